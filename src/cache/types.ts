@@ -1,0 +1,117 @@
+// Public input and output shapes of the process cache. One definition, used by
+// the embedded ProcessResolver, the EbpflessResolver and the shard workers.
+
+/** Bytes of a path or an argument: a string (stored as UTF-8) or raw bytes. */
+export type ByteString = string | Uint8Array;
+
+export interface Credentials {
+  uid: number;
+  gid: number;
+  euid: number;
+  egid: number;
+  fsuid: number;
+  fsgid: number;
+  /** Login uid; 4294967295 when unset, as the kernel shows it. */
+  auid: number;
+  capEffective: bigint;
+  capPermitted: bigint;
+}
+
+/** Credentials of a ProcessEntry: the numbers, and the names resolved at read time. */
+export interface EntryCredentials extends Credentials {
+  /** Name of `uid`, '' when it has none. */
+  user: string;
+  /** Name of `gid`, '' when it has none. */
+  group: string;
+}
+
+export interface ForkInput {
+  pid: number;
+  ppid: number;
+  time: bigint;
+  /** The kernel's view of the child's executable inode at fork time; 0 or absent when unknown. */
+  inode?: number;
+  /** Used only when the parent is unknown (or its inode does not match). */
+  path?: ByteString;
+  comm?: ByteString;
+  credentials?: Partial<Credentials>;
+  tty?: string;
+  containerId?: string;
+  cgroup?: string;
+  /** True for kernel threads (PF_KTHREAD): they are rejected. */
+  kernelThread?: boolean;
+}
+
+export interface ExecInput {
+  pid: number;
+  ppid?: number;
+  time: bigint;
+  path: ByteString;
+  inode: number;
+  /** The kernel's view of the image the process ran before this exec; 0 or absent when unknown. */
+  prevInode?: number;
+  argv?: readonly ByteString[];
+  argsTruncated?: boolean;
+  envp?: readonly ByteString[];
+  envsTruncated?: boolean;
+  credentials?: Partial<Credentials>;
+  tty?: string;
+  containerId?: string;
+  cgroup?: string;
+  interpreter?: ByteString;
+  comm?: ByteString;
+}
+
+export interface ExitInput {
+  pid: number;
+  time: bigint;
+  exitCode?: number;
+}
+
+export type EntrySource = 'event' | 'snapshot' | 'procfs';
+
+/** One image of one process, as read from the cache: an immutable snapshot. */
+export interface ProcessEntry {
+  readonly pid: number;
+  readonly ppid: number;
+  readonly forkTime: bigint;
+  readonly execTime: bigint;
+  /** 0n while running. */
+  readonly exitTime: bigint;
+  readonly exitCode: number;
+  readonly path: string;
+  readonly basename: string;
+  readonly inode: number;
+  readonly comm: string;
+  /** Raw argv: use getProcessArgvScrubbed() for anything shown to people. */
+  readonly argv: readonly string[];
+  readonly argsTruncated: boolean;
+  readonly envsTruncated: boolean;
+  readonly credentials: Readonly<EntryCredentials>;
+  readonly tty: string;
+  readonly containerId: string;
+  readonly cgroup: string;
+  readonly interpreter: string;
+  readonly isExec: boolean;
+  readonly isExecExec: boolean;
+  readonly isParentMissing: boolean;
+  readonly source: EntrySource;
+  /** Pid namespace id (EbpflessResolver keys); 0 in ProcessResolver. */
+  readonly pidns: number;
+  /** The entry this one came from (fork parent or previous exec image), or undefined. */
+  readonly ancestor: ProcessEntry | undefined;
+}
+
+export interface ValuesWithTruncation {
+  values: string[];
+  truncated: boolean;
+}
+
+export type LineageResult =
+  | { ok: true }
+  | {
+      ok: false;
+      reason: 'missing-parent-node' | 'wrong-parent-node' | 'incomplete-lineage';
+      pid: number;
+      ppid: number;
+    };
