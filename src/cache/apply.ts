@@ -1,0 +1,476 @@
+// The apply functions: the semantics of docs/cache.md over a ProcessTable.
+// The embedded ProcessResolver and the shard workers both call these, with
+// strings already interned by their caller (from JS strings or straight from
+// record bytes), so there is one semantic core. No allocation on the paths a
+// kernel record takes (full credentials, full context).
+//
+// Ownership: every id >= 0 in an args struct carries one reference, which the
+// apply function either stores in a row or releases. -1 means "not given".
+
+import { C } from './counters.js';
+import { CRED_WORDS } from './creds.js';
+import {
+  F_ARGS_TRUNCATED,
+  F_ENVS_TRUNCATED,
+  F_EXIT_QUEUED,
+  F_IS_EXEC,
+  F_IS_EXEC_EXEC,
+  F_PARENT_MISSING,
+  F_USED,
+  SOURCE_EVENT,
+  type ProcessTable,
+} from './table.js';
+
+/** Bits of ctxMask: which parts of the context blob (tty \0 containerId \0 cgroup) are given. */
+export const CTX_TTY = 1;
+export const CTX_CONTAINER = 2;
+export const CTX_CGROUP = 4;
+export const CTX_ALL = 7;
+
+/** Kernel comm length without the terminating NUL (TASK_COMM_LEN - 1). */
+export const COMM_MAX = 15;
+
+export const REJECTED_PID0 = -1;
+export const REJECTED_KERNEL_THREAD = -2;
+export const REJECTED_TABLE_FULL = -3;
+
+export interface ForkArgs {
+  pid: number;
+  ppid: number;
+  pidns: number;
+  time: bigint;
+  inode: number;
+  pathId: number;
+  commId: number;
+  /** Credential words (see creds.ts) and the mask of the fields given. */
+  creds: Uint32Array;
+  credsMask: number;
+  ctxId: number;
+  ctxMask: number;
+  source: number;
+  kernelThread: boolean;
+}
+
+export interface ExecArgs {
+  pid: number;
+  /** -1 when unknown. */
+  ppid: number;
+  pidns: number;
+  time: bigint;
+  inode: number;
+  prevInode: number;
+  pathId: number;
+  commId: number;
+  argvId: number;
+  envpId: number;
+  argsTruncated: boolean;
+  envsTruncated: boolean;
+  creds: Uint32Array;
+  credsMask: number;
+  ctxId: number;
+  ctxMask: number;
+  interpId: number;
+  source: number;
+}
+
+export function newForkArgs(): ForkArgs {
+  return {
+    pid: 0, ppid: 0, pidns: 0, time: 0n, inode: 0, pathId: -1, commId: -1,
+    creds: new Uint32Array(CRED_WORDS), credsMask: 0, ctxId: -1, ctxMask: 0,
+    source: SOURCE_EVENT, kernelThread: false,
+  };
+}
+
+export function newExecArgs(): ExecArgs {
+  return {
+    pid: 0, ppid: -1, pidns: 0, time: 0n, inode: 0, prevInode: 0, pathId: -1, commId: -1,
+    argvId: -1, envpId: -1, argsTruncated: false, envsTruncated: false,
+    creds: new Uint32Array(CRED_WORDS), credsMask: 0, ctxId: -1, ctxMask: 0, interpId: -1,
+    source: SOURCE_EVENT,
+  };
+}
+
+/** Counter of rows added, by SOURCE_* value. */
+const ADDED = [C.addedEvent, C.addedSnapshot, C.addedProcfs];
+
+/** Applies a fork. Returns the child's row, or a negative REJECTED_* code. */
+export function applyFork(t: ProcessTable, a: ForkArgs): number {
+  const strings = t.strings;
+  const reject = forkRejection(a);
+  if (reject < 0) {
+    t.counters[reject === REJECTED_PID0 ? C.rejectedPid0 : C.rejectedKernelThread]!++;
+    strings.decref(a.pathId);
+    strings.decref(a.commId);
+    strings.decref(a.ctxId);
+    return reject;
+  }
+  t.noteTime(a.time);
+  const parent = a.ppid > 0 ? t.lookup(a.ppid, a.pidns) : -1;
+  if (parent >= 0) t.pin(parent);
+  const row = t.allocRow();
+  if (row < 0) {
+    t.counters[C.rejectedTableFull]!++;
+    strings.decref(a.pathId);
+    strings.decref(a.commId);
+    strings.decref(a.ctxId);
+    if (parent >= 0) t.release(parent);
+    return REJECTED_TABLE_FULL;
+  }
+  const prev = t.lookup(a.pid, a.pidns);
+  if (prev >= 0) {
+    // pid reuse: the cached instance ends here
+    if (t.exitTime[prev] === 0n) t.exitTime[prev] = a.time;
+    t.counters[C.pidReuse]!++;
+    t.indexRemove(prev);
+  }
+
+  t.pid[row] = a.pid;
+  t.ppid[row] = a.ppid;
+  t.pidns[row] = a.pidns;
+  t.forkTime[row] = a.time;
+  t.source[row] = a.source;
+  let flags = F_USED;
+  let baseCreds = t.creds.unknownId;
+  let baseCtx = 0;
+  if (parent >= 0) {
+    strings.incref((t.pathId[row] = t.pathId[parent]!));
+    strings.incref((t.commId[row] = t.commId[parent]!));
+    strings.incref((t.argvId[row] = t.argvId[parent]!));
+    strings.incref((t.envpId[row] = t.envpId[parent]!));
+    strings.incref((t.interpId[row] = t.interpId[parent]!));
+    t.inode[row] = t.inode[parent]!;
+    t.execTime[row] = t.execTime[parent]!;
+    flags |= t.flags[parent]! & (F_ARGS_TRUNCATED | F_ENVS_TRUNCATED);
+    baseCreds = t.credsId[parent]!;
+    baseCtx = t.ctxId[parent]!;
+    if (a.inode !== 0 && t.inode[parent] !== 0 && a.inode !== t.inode[parent]) {
+      // an exec of the parent was never seen: the kernel's view wins
+      flags |= F_PARENT_MISSING;
+      t.counters[C.forkInodeMismatch]!++;
+      t.inode[row] = a.inode;
+      if (a.pathId >= 0) {
+        strings.decref(t.pathId[row]!);
+        t.pathId[row] = a.pathId;
+        a.pathId = -1;
+      }
+    }
+    t.setAncestor(row, parent);
+    t.release(parent); // unpin: the ancestor link now holds it
+  } else {
+    if (a.ppid !== 0) flags |= F_PARENT_MISSING; // ppid 0: a child of the kernel, nothing is missing
+    t.inode[row] = a.inode;
+    t.execTime[row] = 0n;
+    if (a.pathId >= 0) {
+      t.pathId[row] = a.pathId;
+      a.pathId = -1;
+    }
+  }
+  strings.decref(a.pathId);
+  if (a.commId >= 0) {
+    strings.decref(t.commId[row]!);
+    t.commId[row] = a.commId;
+  }
+  t.credsId[row] = a.credsMask === 0 ? increfCreds(t, baseCreds) : t.mergeCreds(baseCreds, a.creds, a.credsMask);
+  t.ctxId[row] = mergeCtx(t, baseCtx, a.ctxId, a.ctxMask);
+  t.flags[row] = flags;
+  t.indexInsert(row);
+  t.counters[ADDED[a.source]!]!++;
+  return row;
+}
+
+function forkRejection(a: ForkArgs): number {
+  if (a.pid === 0) return REJECTED_PID0;
+  if (a.kernelThread || a.pid === 2 || a.ppid === 2) return REJECTED_KERNEL_THREAD;
+  return 0;
+}
+
+/**
+ * Applies an exec. Returns the new row, the current row for an exec bomb, or
+ * a negative REJECTED_* code.
+ */
+export function applyExec(t: ProcessTable, a: ExecArgs): number {
+  const strings = t.strings;
+  if (a.pid === 0) {
+    releaseExecArgs(t, a);
+    t.counters[C.rejectedPid0]!++;
+    return REJECTED_PID0;
+  }
+  t.noteTime(a.time);
+  let prev = t.lookup(a.pid, a.pidns);
+  if (prev >= 0 && t.exitTime[prev] !== 0n) {
+    // The cached instance already exited: this exec belongs to a new
+    // instance whose fork we lost. It is not an ancestor.
+    t.counters[C.pidReuse]!++;
+    t.indexRemove(prev);
+    prev = -1;
+  }
+  if (prev >= 0) t.pin(prev);
+  const credsId = t.mergeCreds(prev >= 0 ? t.credsId[prev]! : t.creds.unknownId, a.creds, a.credsMask);
+  if (a.commId < 0) a.commId = internBasenameComm(t, a.pathId);
+
+  if (
+    prev >= 0 &&
+    (t.flags[prev]! & F_IS_EXEC) !== 0 &&
+    t.pathId[prev] === normalId(a.pathId) &&
+    t.inode[prev] === a.inode &&
+    t.argvId[prev] === normalId(a.argvId) &&
+    t.envpId[prev] === normalId(a.envpId) &&
+    t.credsId[prev] === credsId
+  ) {
+    // exec bomb: the same image again; keep the entry, refresh its exec time
+    t.execTime[prev] = a.time;
+    t.counters[C.execBombs]!++;
+    t.creds.decref(credsId);
+    releaseExecArgs(t, a);
+    t.release(prev);
+    return prev;
+  }
+
+  const row = t.allocRow();
+  if (row < 0) {
+    t.counters[C.rejectedTableFull]!++;
+    t.creds.decref(credsId);
+    releaseExecArgs(t, a);
+    if (prev >= 0) t.release(prev);
+    return REJECTED_TABLE_FULL;
+  }
+  t.pid[row] = a.pid;
+  t.pidns[row] = a.pidns;
+  t.execTime[row] = a.time;
+  t.inode[row] = a.inode;
+  t.pathId[row] = normalId(a.pathId);
+  t.commId[row] = a.commId;
+  t.argvId[row] = normalId(a.argvId);
+  t.envpId[row] = normalId(a.envpId);
+  t.interpId[row] = normalId(a.interpId);
+  t.credsId[row] = credsId;
+  t.source[row] = a.source;
+  let flags = F_USED | F_IS_EXEC;
+  if (a.argsTruncated) flags |= F_ARGS_TRUNCATED;
+  if (a.envsTruncated) flags |= F_ENVS_TRUNCATED;
+  if (prev >= 0) {
+    t.ppid[row] = a.ppid >= 0 ? a.ppid : t.ppid[prev]!;
+    t.forkTime[row] = t.forkTime[prev]!;
+    t.ctxId[row] = mergeCtx(t, t.ctxId[prev]!, a.ctxId, a.ctxMask);
+    if (t.flags[prev]! & F_IS_EXEC) flags |= F_IS_EXEC_EXEC;
+    if (a.prevInode !== 0 && t.inode[prev] !== 0 && a.prevInode !== t.inode[prev]) {
+      flags |= F_PARENT_MISSING; // an exec in between was lost
+      t.counters[C.execPrevInodeMismatch]!++;
+    }
+    if (t.exitTime[prev] === 0n) t.exitTime[prev] = a.time;
+    t.flags[row] = flags;
+    t.setAncestor(row, prev);
+    t.indexReplace(prev, row);
+    t.release(prev); // unpin
+  } else {
+    t.ppid[row] = a.ppid >= 0 ? a.ppid : 0;
+    t.forkTime[row] = a.time;
+    t.ctxId[row] = mergeCtx(t, 0, a.ctxId, a.ctxMask);
+    t.flags[row] = flags | F_PARENT_MISSING;
+    t.indexInsert(row);
+  }
+  t.counters[ADDED[a.source]!]!++;
+  return row;
+}
+
+/** Marks the current entry of pid exited and queues it for flushing. */
+export function applyExit(t: ProcessTable, pid: number, pidns: number, time: bigint, exitCode: number): boolean {
+  const row = t.lookup(pid, pidns);
+  if (row < 0) {
+    t.counters[C.exitMisses]!++;
+    return false;
+  }
+  t.noteTime(time);
+  if (t.exitTime[row] === 0n) {
+    t.exitTime[row] = time;
+    t.exitCode[row] = exitCode;
+  }
+  if ((t.flags[row]! & F_EXIT_QUEUED) === 0) t.queueExited(row);
+  return true;
+}
+
+/** Flushes pid from the live cache now. */
+export function applyDelete(t: ProcessTable, pid: number, pidns: number, time: bigint): boolean {
+  const row = t.lookup(pid, pidns);
+  if (row < 0) return false;
+  if (t.exitTime[row] === 0n) t.exitTime[row] = time;
+  t.indexRemove(row);
+  t.counters[C.flushed]!++;
+  return true;
+}
+
+/** Changes the credential fields of `mask` of the current entry of pid. */
+export function applyCredentials(t: ProcessTable, pid: number, pidns: number, values: Uint32Array, mask: number): boolean {
+  const row = t.lookup(pid, pidns);
+  if (row < 0) {
+    t.counters[C.updateMisses]!++;
+    return false;
+  }
+  if (mask === 0) return true;
+  t.pin(row);
+  const id = t.mergeCreds(t.credsId[row]!, values, mask);
+  t.creds.decref(t.credsId[row]!);
+  t.credsId[row] = id;
+  t.release(row);
+  return true;
+}
+
+/**
+ * Relinks the fork end of `row`'s exec chain to `parentRow` and gives every
+ * entry of the chain the new ppid. Refuses (false) a link that would make
+ * the lineage a cycle.
+ */
+export function relinkParent(t: ProcessTable, row: number, parentRow: number, ppid: number): boolean {
+  const pid = t.pid[row]!;
+  const pidns = t.pidns[row]!;
+  let forkEnd = row;
+  for (let up = t.ancestor[forkEnd]!; up >= 0 && t.pid[up] === pid && t.pidns[up] === pidns; up = t.ancestor[up]!) {
+    forkEnd = up;
+  }
+  for (let up = parentRow, steps = 0; up >= 0 && steps <= t.capacity; up = t.ancestor[up]!, steps++) {
+    if (up === forkEnd) return false;
+  }
+  for (let r = row; ; r = t.ancestor[r]!) {
+    t.ppid[r] = ppid;
+    if (r === forkEnd) break;
+  }
+  t.setAncestor(forkEnd, parentRow);
+  t.flags[forkEnd]! &= ~F_PARENT_MISSING;
+  return true;
+}
+
+function increfCreds(t: ProcessTable, id: number): number {
+  t.creds.incref(id);
+  return id;
+}
+
+function normalId(id: number): number {
+  return id < 0 ? 0 : id;
+}
+
+function releaseExecArgs(t: ProcessTable, a: ExecArgs): void {
+  const s = t.strings;
+  s.decref(a.pathId);
+  s.decref(a.commId);
+  s.decref(a.argvId);
+  s.decref(a.envpId);
+  s.decref(a.ctxId);
+  s.decref(a.interpId);
+}
+
+/** Interns the kernel's comm for an exec of `pathId`: its basename cut to COMM_MAX bytes. */
+function internBasenameComm(t: ProcessTable, pathId: number): number {
+  if (pathId <= 0) return 0;
+  const s = t.strings;
+  const start = s.offset[pathId]!;
+  const end = start + s.length[pathId]!;
+  let base = start;
+  for (let i = start; i < end; i++) if (s.arena[i] === 0x2f) base = i + 1;
+  return t.intern(s.arena, base, Math.min(COMM_MAX, end - base));
+}
+
+const ctxScratch = { bytes: new Uint8Array(1024) };
+
+/**
+ * The context blob (tty \0 containerId \0 cgroup) of `base` with the parts
+ * of `mask` taken from `given`. Consumes the reference of `given`; returns an
+ * id holding one reference. Kernel records give every part: no merge then.
+ */
+function mergeCtx(t: ProcessTable, base: number, given: number, mask: number): number {
+  const s = t.strings;
+  if (mask === CTX_ALL) return normalId(given);
+  if (mask === 0 || given < 0) {
+    s.decref(given);
+    s.incref(base);
+    return base;
+  }
+  // slow path, only for partial updates from the JS API
+  const baseParts = splitCtx(t, base);
+  const givenParts = splitCtx(t, given);
+  const parts = [0, 1, 2].map((i) => ((mask & (1 << i)) !== 0 ? givenParts[i]! : baseParts[i]!));
+  const len = parts[0]!.length + parts[1]!.length + parts[2]!.length + 2;
+  if (ctxScratch.bytes.length < len) ctxScratch.bytes = new Uint8Array(len * 2);
+  const out = ctxScratch.bytes;
+  let at = 0;
+  for (let i = 0; i < 3; i++) {
+    out.set(parts[i]!, at);
+    at += parts[i]!.length;
+    if (i < 2) out[at++] = 0;
+  }
+  s.decref(given);
+  return len === 2 ? 0 : t.intern(out, 0, len);
+}
+
+/** The three parts of a context blob as byte copies. */
+export function splitCtx(t: ProcessTable, id: number): Uint8Array[] {
+  const bytes = t.strings.bytes(id);
+  const parts: Uint8Array[] = [];
+  let start = 0;
+  for (let i = 0; i <= bytes.length && parts.length < 3; i++) {
+    if (i === bytes.length || (bytes[i] === 0 && parts.length < 2)) {
+      parts.push(bytes.subarray(start, i));
+      start = i + 1;
+    }
+  }
+  while (parts.length < 3) parts.push(new Uint8Array(0));
+  return parts;
+}
+
+/**
+ * Inserts a process read from /proc (snapshot or cache-miss fallback) as one
+ * complete entry, linked to the current entry of its parent. A pid already
+ * cached keeps its entry (events are fresher than /proc): that row is
+ * returned. `a.time` is the process start time.
+ */
+export function applyProcfsEntry(t: ProcessTable, a: ExecArgs): number {
+  if (a.pid === 0) {
+    releaseExecArgs(t, a);
+    t.counters[C.rejectedPid0]!++;
+    return REJECTED_PID0;
+  }
+  const existing = t.lookup(a.pid, a.pidns);
+  if (existing >= 0) {
+    releaseExecArgs(t, a);
+    return existing;
+  }
+  const ppid = a.ppid >= 0 ? a.ppid : 0;
+  const parent = ppid > 0 ? t.lookup(ppid, a.pidns) : -1;
+  if (parent >= 0) t.pin(parent);
+  const row = t.allocRow();
+  if (row < 0) {
+    t.counters[C.rejectedTableFull]!++;
+    releaseExecArgs(t, a);
+    if (parent >= 0) t.release(parent);
+    return REJECTED_TABLE_FULL;
+  }
+  t.pid[row] = a.pid;
+  t.ppid[row] = ppid;
+  t.pidns[row] = a.pidns;
+  t.forkTime[row] = a.time;
+  t.execTime[row] = a.time;
+  t.inode[row] = a.inode;
+  t.pathId[row] = normalId(a.pathId);
+  t.commId[row] = a.commId < 0 ? internBasenameComm(t, a.pathId) : a.commId;
+  t.argvId[row] = normalId(a.argvId);
+  t.envpId[row] = normalId(a.envpId);
+  t.interpId[row] = normalId(a.interpId);
+  t.credsId[row] = t.mergeCreds(t.creds.unknownId, a.creds, a.credsMask);
+  t.ctxId[row] = mergeCtx(t, 0, a.ctxId, a.ctxMask);
+  t.source[row] = a.source;
+  let flags = F_USED;
+  if (a.argsTruncated) flags |= F_ARGS_TRUNCATED;
+  if (a.envsTruncated) flags |= F_ENVS_TRUNCATED;
+  if (parent >= 0) {
+    // a child running another image than its parent must have exec'd
+    if (t.pathId[parent] !== t.pathId[row] || t.inode[parent] !== t.inode[row]) flags |= F_IS_EXEC;
+    t.setAncestor(row, parent);
+    t.release(parent);
+  } else {
+    flags |= F_IS_EXEC;
+    if (ppid > 0) flags |= F_PARENT_MISSING;
+  }
+  t.flags[row] = flags;
+  t.indexInsert(row);
+  t.counters[ADDED[a.source]!]!++;
+  return row;
+}

@@ -1,0 +1,452 @@
+// CacheCore: the resolver logic shared by ProcessResolver (keyed by pid) and
+// EbpflessResolver (keyed by pid and pid namespace). It validates and encodes
+// inputs, calls the apply functions, reads entries, and owns the reader-side
+// counters and the /proc fallback.
+
+import { readFileSync } from 'node:fs';
+import { mkdtemp, open } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  applyCredentials,
+  applyDelete,
+  applyExec,
+  applyExit,
+  applyFork,
+  applyProcfsEntry,
+  newExecArgs,
+  newForkArgs,
+  relinkParent,
+} from './apply.js';
+import { C, type WriterCounter } from './counters.js';
+import { CRED_WORDS } from './creds.js';
+import { EntryDecoder, entryEnvp } from './entry.js';
+import { entriesToDot, entriesToJSON, type EntryViews } from './export.js';
+import { checkCredentials, checkPid, checkTime, InputEncoder } from './input.js';
+import { checkLineage } from './lineage.js';
+import { ArgvScrubber, envNames } from './scrub.js';
+import { bytesPerRow, ProcessTable, SOURCE_EVENT, SOURCE_PROCFS, SOURCE_SNAPSHOT } from './table.js';
+import type {
+  Credentials,
+  ExecInput,
+  ExitInput,
+  ForkInput,
+  LineageResult,
+  ProcessEntry,
+  ValuesWithTruncation,
+} from './types.js';
+import { UserNames } from './users.js';
+import { MAX_STRING_BYTES } from './strings.js';
+import {
+  parseStatLine,
+  parseTtyNr,
+  readProcess,
+  scanProcfs,
+  type ProcfsProcess,
+} from '../pipeline/sources/procfs.js';
+
+export interface ResolverOptions {
+  /** Entry rows: live processes plus the exited ancestors they still need. Default 65536. */
+  capacity?: number;
+  /** Interned strings; default 3 per row. */
+  stringCapacity?: number;
+  /** Bytes of string contents; default 256 per row. */
+  stringBytes?: number;
+  /** Store envp of execs (default false). */
+  envsResolution?: boolean;
+  /** Environment variable names whose values getProcessEnvs() keeps. */
+  envsWithValue?: readonly string[];
+  /** Words scrubbed from arguments besides the built-in list. */
+  scrubWords?: readonly string[];
+  /** Read the tty from /proc when an exec does not give one (default false). */
+  ttyFallback?: boolean;
+  /** Read a pid missing from the cache from /proc on resolve() (default false). */
+  procfsFallback?: boolean;
+  /** Least time between two /proc fallback attempts for one pid (default 2000 ms). */
+  procfsFallbackIntervalMs?: number;
+  /** How long an exited pid stays resolvable before dequeueExited() flushes it (default 5 s). */
+  exitedRetention?: bigint;
+  /** Where /proc is (default '/proc'); the host's /etc is taken as its sibling. */
+  procRoot?: string;
+  /** Bound on argv bytes, one NUL per argument counted (default 4096). */
+  maxArgvBytes?: number;
+  /** Bound on envp bytes (default 8192). */
+  maxEnvpBytes?: number;
+}
+
+const OPTION_KEYS = new Set<string>([
+  'capacity', 'stringCapacity', 'stringBytes', 'envsResolution', 'envsWithValue', 'scrubWords', 'ttyFallback',
+  'procfsFallback', 'procfsFallbackIntervalMs', 'exitedRetention', 'procRoot', 'maxArgvBytes', 'maxEnvpBytes',
+]);
+
+export interface ResolverStats {
+  cacheSize: number;
+  rows: number;
+  rowCapacity: number;
+  bytesPerRow: number;
+  strings: { count: number; bytes: number };
+  hits: { event: number; snapshot: number; procfs: number };
+  misses: number;
+  added: { event: number; snapshot: number; procfs: number };
+  flushed: number;
+  evicted: number;
+  pidReuse: number;
+  execBombs: number;
+  exitMisses: number;
+  updateMisses: number;
+  brokenLineage: number;
+  reparent: { success: number; failed: number };
+  inodeErrors: { forkInodeMismatch: number; execPrevInodeMismatch: number };
+  argsTruncated: number;
+  envsTruncated: number;
+  pathTruncated: number;
+  rejected: { pid0: number; kernelThread: number; tableFull: number };
+  stringsFull: number;
+  procfs: { attempts: number; success: number; failed: number; rateLimited: number };
+  snapshot: { processes: number; vanished: number; kernelThreads: number };
+}
+
+/** Bound on the per-pid memory of the /proc fallback rate limiter. */
+const FALLBACK_MEMORY = 4096;
+
+export class CacheCore {
+  readonly table: ProcessTable;
+  readonly withEnvs: boolean;
+  private readonly entries: EntryDecoder;
+  private readonly encoder: InputEncoder;
+  private readonly scrubber: ArgvScrubber;
+  private readonly envsWithValue: ReadonlySet<string>;
+  private readonly forkArgs = newForkArgs();
+  private readonly execArgs = newExecArgs();
+  private readonly credWords = new Uint32Array(CRED_WORDS);
+  private readonly procRoot: string;
+  private readonly retention: bigint;
+  private readonly ttyFallback: boolean;
+  private readonly procfsFallback: boolean;
+  private readonly fallbackIntervalMs: number;
+  private readonly lastFallback = new Map<string, number>();
+  private readonly reader = {
+    hits: [0, 0, 0],
+    misses: 0,
+    brokenLineage: 0,
+    procfsAttempts: 0,
+    procfsSuccess: 0,
+    procfsFailed: 0,
+    procfsRateLimited: 0,
+    snapshotProcesses: 0,
+    snapshotVanished: 0,
+    snapshotKernelThreads: 0,
+  };
+
+  constructor(options: ResolverOptions = {}) {
+    if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
+    for (const key of Object.keys(options)) {
+      if (!OPTION_KEYS.has(key)) throw new TypeError(`unknown option "${key}"`);
+    }
+    const capacity = options.capacity ?? 65536;
+    this.table = ProcessTable.create({
+      capacity,
+      stringCapacity: options.stringCapacity,
+      stringBytes: options.stringBytes,
+    });
+    this.procRoot = options.procRoot ?? '/proc';
+    if (typeof this.procRoot !== 'string') throw new TypeError('option procRoot must be a string');
+    const users = new UserNames(join(this.procRoot, '..', 'etc'));
+    this.withEnvs = options.envsResolution === true;
+    this.encoder = new InputEncoder(
+      this.table,
+      {
+        maxArgvBytes: boundedInt('maxArgvBytes', options.maxArgvBytes, 4096, MAX_STRING_BYTES),
+        maxEnvpBytes: boundedInt('maxEnvpBytes', options.maxEnvpBytes, 8192, MAX_STRING_BYTES),
+      },
+      this.withEnvs,
+    );
+    this.scrubber = new ArgvScrubber(stringList('scrubWords', options.scrubWords));
+    this.envsWithValue = new Set(stringList('envsWithValue', options.envsWithValue));
+    this.retention = options.exitedRetention ?? 5_000_000_000n;
+    if (typeof this.retention !== 'bigint' || this.retention < 0n) {
+      throw new TypeError('option exitedRetention must be a non-negative bigint of nanoseconds');
+    }
+    this.ttyFallback = options.ttyFallback === true;
+    this.procfsFallback = options.procfsFallback === true;
+    this.fallbackIntervalMs = positiveInt('procfsFallbackIntervalMs', options.procfsFallbackIntervalMs, 2000);
+    this.entries = new EntryDecoder(this.table, users, this.withEnvs);
+  }
+
+  get size(): number {
+    return this.table.liveCount;
+  }
+
+  // ---- events ----------------------------------------------------------
+
+  addFork(ev: ForkInput, pidns: number): ProcessEntry | undefined {
+    this.encoder.fork(ev, pidns, this.forkArgs);
+    const row = applyFork(this.table, this.forkArgs);
+    return row < 0 ? undefined : this.entries.read(row);
+  }
+
+  addExec(ev: ExecInput, pidns: number): ProcessEntry | undefined {
+    if (this.ttyFallback && ev && ev.tty === undefined && typeof ev.pid === 'number') {
+      const tty = this.ttyFromProcfs(ev.pid);
+      if (tty) ev = { ...ev, tty };
+    }
+    this.encoder.exec(ev, pidns, this.execArgs);
+    this.execArgs.source = SOURCE_EVENT;
+    const row = applyExec(this.table, this.execArgs);
+    return row < 0 ? undefined : this.entries.read(row);
+  }
+
+  addProcfs(ev: ExecInput, pidns: number): ProcessEntry | undefined {
+    this.encoder.exec(ev, pidns, this.execArgs);
+    this.execArgs.source = SOURCE_PROCFS;
+    const row = applyProcfsEntry(this.table, this.execArgs);
+    return row < 0 ? undefined : this.entries.read(row);
+  }
+
+  exit(ev: ExitInput, pidns: number): boolean {
+    if (typeof ev !== 'object' || ev === null) throw new TypeError('exit event must be an object');
+    const pid = checkPid('exit.pid', ev.pid);
+    const time = checkTime('exit.time', ev.time);
+    const code = ev.exitCode ?? 0;
+    if (!Number.isInteger(code)) throw new TypeError(`exit.exitCode must be an integer, got ${String(code)}`);
+    return applyExit(this.table, pid, pidns, time, code | 0);
+  }
+
+  delete(pid: number, time: bigint, pidns: number): void {
+    applyDelete(this.table, checkPid('pid', pid), pidns, checkTime('time', time));
+  }
+
+  dequeueExited(now?: bigint): number {
+    const t = now === undefined ? this.table.newestTime[0]! : checkTime('now', now);
+    return this.table.flushExited(t, this.retention);
+  }
+
+  updateCredentials(pid: number, pidns: number, c: Partial<Credentials>, allowed: readonly (keyof Credentials)[]): boolean {
+    checkPid('pid', pid);
+    checkCredentials('credentials', c);
+    const picked: Partial<Credentials> = {};
+    for (const k of allowed) if (c[k] !== undefined) (picked as Record<string, unknown>)[k] = c[k];
+    const mask = this.encoder.credentials(picked, this.credWords);
+    return applyCredentials(this.table, pid, pidns, this.credWords, mask);
+  }
+
+  reparent(pid: number, kernelPPid: number, pidns: number): boolean {
+    checkPid('pid', pid);
+    checkPid('kernelPPid', kernelPPid);
+    const t = this.table;
+    if (kernelPPid === 0 || pid <= 1) return false;
+    const row = t.lookup(pid, pidns);
+    if (row < 0 || t.ppid[row] === kernelPPid) return false;
+    t.pin(row);
+    let parent = t.lookup(kernelPPid, pidns);
+    if (parent < 0 && this.procfsFallback) parent = this.insertFromProcfs(kernelPPid, pidns);
+    const ok = parent >= 0 && relinkParent(t, row, parent, kernelPPid);
+    t.release(row);
+    t.counters[ok ? C.reparentSuccess : C.reparentFailed]!++;
+    return ok;
+  }
+
+  // ---- reads -----------------------------------------------------------
+
+  resolve(pid: number, pidns: number): ProcessEntry | undefined {
+    checkPid('pid', pid);
+    const t = this.table;
+    let row = t.lookup(pid, pidns);
+    if (row >= 0) {
+      this.reader.hits[t.source[row]!]!++;
+      return this.entries.read(row);
+    }
+    this.reader.misses++;
+    if (!this.procfsFallback || pid === 0) return undefined;
+    row = this.insertFromProcfs(pid, pidns);
+    return row < 0 ? undefined : this.entries.read(row);
+  }
+
+  walk(cb: (entry: ProcessEntry) => void): void {
+    const memo = new Map<number, ProcessEntry>();
+    const entries: ProcessEntry[] = [];
+    this.table.forEachLive((row) => entries.push(this.entries.read(row, memo)));
+    for (const e of entries) cb(e);
+  }
+
+  liveEntries(): ProcessEntry[] {
+    const out: ProcessEntry[] = [];
+    this.walk((e) => out.push(e));
+    return out;
+  }
+
+  argvScrubbed(entry: ProcessEntry): ValuesWithTruncation {
+    return { values: this.scrubber.scrub(entry.argv), truncated: entry.argsTruncated };
+  }
+
+  envs(entry: ProcessEntry): ValuesWithTruncation {
+    return { values: envNames(entryEnvp(entry), this.envsWithValue), truncated: entry.envsTruncated };
+  }
+
+  envp(entry: ProcessEntry): ValuesWithTruncation {
+    return { values: [...entryEnvp(entry)], truncated: entry.envsTruncated };
+  }
+
+  lineage(entry: ProcessEntry): LineageResult {
+    const r = checkLineage(entry);
+    if (!r.ok) this.reader.brokenLineage++;
+    return r;
+  }
+
+  private views(raw: boolean): EntryViews {
+    return raw
+      ? { argv: (e) => e.argv, envs: (e) => entryEnvp(e) }
+      : { argv: (e) => this.argvScrubbed(e).values, envs: (e) => this.envs(e).values };
+  }
+
+  toJSON(raw = false): string {
+    const live = this.liveEntries();
+    return entriesToJSON(live, new Set(live), this.views(raw));
+  }
+
+  toDot(withArgs = false): string {
+    const live = this.liveEntries();
+    return entriesToDot(live, new Set(live), this.views(false), withArgs);
+  }
+
+  /** Writes the cache to a new file readable by its owner only; returns its path. */
+  async dump(format: 'json' | 'dot' = 'json'): Promise<string> {
+    if (format !== 'json' && format !== 'dot') throw new TypeError(`dump format must be "json" or "dot", got ${String(format)}`);
+    const dir = await mkdtemp(join(tmpdir(), 'forkline-dump-'));
+    const file = join(dir, `cache.${format}`);
+    const fh = await open(file, 'wx', 0o600);
+    try {
+      await fh.writeFile(format === 'json' ? this.toJSON(false) : this.toDot(true));
+    } finally {
+      await fh.close();
+    }
+    return file;
+  }
+
+  stats(): ResolverStats {
+    const t = this.table;
+    const n = (name: WriterCounter) => t.counters[C[name]]!;
+    const r = this.reader;
+    return {
+      cacheSize: t.liveCount,
+      rows: t.rowsUsed,
+      rowCapacity: t.capacity,
+      bytesPerRow: bytesPerRow(t.capacity),
+      strings: { count: t.strings.count, bytes: t.strings.bytesUsed },
+      hits: { event: r.hits[0]!, snapshot: r.hits[1]!, procfs: r.hits[2]! },
+      misses: r.misses,
+      added: { event: n('addedEvent'), snapshot: n('addedSnapshot'), procfs: n('addedProcfs') },
+      flushed: n('flushed'),
+      evicted: n('evicted'),
+      pidReuse: n('pidReuse'),
+      execBombs: n('execBombs'),
+      exitMisses: n('exitMisses'),
+      updateMisses: n('updateMisses'),
+      brokenLineage: r.brokenLineage,
+      reparent: { success: n('reparentSuccess'), failed: n('reparentFailed') },
+      inodeErrors: { forkInodeMismatch: n('forkInodeMismatch'), execPrevInodeMismatch: n('execPrevInodeMismatch') },
+      argsTruncated: n('argsTruncated'),
+      envsTruncated: n('envsTruncated'),
+      pathTruncated: n('pathTruncated'),
+      rejected: { pid0: n('rejectedPid0'), kernelThread: n('rejectedKernelThread'), tableFull: n('rejectedTableFull') },
+      stringsFull: n('stringsFull'),
+      procfs: {
+        attempts: r.procfsAttempts,
+        success: r.procfsSuccess,
+        failed: r.procfsFailed,
+        rateLimited: r.procfsRateLimited,
+      },
+      snapshot: { processes: r.snapshotProcesses, vanished: r.snapshotVanished, kernelThreads: r.snapshotKernelThreads },
+    };
+  }
+
+  // ---- /proc -----------------------------------------------------------
+
+  /** Reads every process of /proc into the cache, parents first. */
+  async snapshot(keyOf: (p: ProcfsProcess, byPid: Map<number, ProcfsProcess>) => { pid: number; ppid: number; pidns: number }): Promise<void> {
+    const scan = await scanProcfs(this.procRoot, { envs: this.withEnvs });
+    this.reader.snapshotVanished += scan.vanished;
+    this.reader.snapshotKernelThreads += scan.kernelThreads;
+    const byPid = new Map(scan.processes.map((p) => [p.pid, p]));
+    for (const p of scan.processes) {
+      const key = keyOf(p, byPid);
+      if (this.insertProcfsProcess(p, key, SOURCE_SNAPSHOT) >= 0) this.reader.snapshotProcesses++;
+    }
+  }
+
+  /** /proc fallback for one pid, rate-limited per pid. Returns the row or -1. */
+  private insertFromProcfs(pid: number, pidns: number): number {
+    const key = `${pidns}:${pid}`;
+    const now = Date.now();
+    const last = this.lastFallback.get(key);
+    if (last !== undefined && now - last < this.fallbackIntervalMs) {
+      this.reader.procfsRateLimited++;
+      return -1;
+    }
+    if (this.lastFallback.size >= FALLBACK_MEMORY) {
+      for (const [k, at] of this.lastFallback) if (now - at >= this.fallbackIntervalMs) this.lastFallback.delete(k);
+      if (this.lastFallback.size >= FALLBACK_MEMORY) this.lastFallback.clear();
+    }
+    this.lastFallback.set(key, now);
+    this.reader.procfsAttempts++;
+    // pid namespaces other than the host's are not visible by pid in our /proc
+    const p = pidns === 0 ? readProcess(this.procRoot, pid, { envs: this.withEnvs }) : undefined;
+    const row = p && !p.kernelThread ? this.insertProcfsProcess(p, { pid, ppid: p.ppid, pidns }, SOURCE_PROCFS) : -1;
+    if (row >= 0) this.reader.procfsSuccess++;
+    else this.reader.procfsFailed++;
+    return row;
+  }
+
+  private insertProcfsProcess(p: ProcfsProcess, key: { pid: number; ppid: number; pidns: number }, source: number): number {
+    this.encoder.exec(
+      {
+        pid: key.pid,
+        ppid: key.ppid,
+        time: p.startTime,
+        path: p.path,
+        inode: p.inode,
+        argv: p.argv,
+        envp: p.envp,
+        comm: p.comm,
+        credentials: p.credentials,
+        tty: p.tty,
+        containerId: p.containerId,
+        cgroup: p.cgroup,
+      },
+      key.pidns,
+      this.execArgs,
+    );
+    this.execArgs.source = source;
+    return applyProcfsEntry(this.table, this.execArgs);
+  }
+
+  private ttyFromProcfs(pid: number): string {
+    try {
+      const stat = parseStatLine(readFileSync(join(this.procRoot, String(pid), 'stat'), 'latin1'));
+      return stat ? parseTtyNr(stat.ttyNr) : '';
+    } catch {
+      return ''; // gone or unreadable: no tty rather than a failed exec
+    }
+  }
+}
+
+export const UID_FIELDS: readonly (keyof Credentials)[] = ['uid', 'euid', 'fsuid'];
+export const GID_FIELDS: readonly (keyof Credentials)[] = ['gid', 'egid', 'fsgid'];
+
+function positiveInt(name: string, v: unknown, dflt: number): number {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw new TypeError(`option ${name} must be a positive integer`);
+  return v;
+}
+
+function boundedInt(name: string, v: unknown, dflt: number, max: number): number {
+  const n = positiveInt(name, v, dflt);
+  if (n > max) throw new RangeError(`option ${name} must be at most ${max}, got ${n}`);
+  return n;
+}
+
+function stringList(name: string, v: unknown): string[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v) || v.some((s) => typeof s !== 'string')) throw new TypeError(`option ${name} must be an array of strings`);
+  return v as string[];
+}

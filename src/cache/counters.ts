@@ -1,0 +1,32 @@
+// Counters kept by the writer of a process table, in shared memory so that a
+// supervisor or a metrics thread can read them without asking the writer.
+// One list, one index per name: the only place a counter is defined.
+
+export const WRITER_COUNTERS = [
+  'addedEvent',
+  'addedSnapshot',
+  'addedProcfs',
+  'flushed',
+  'evicted',
+  'pidReuse',
+  'execBombs',
+  'exitMisses',
+  'updateMisses',
+  'reparentSuccess',
+  'reparentFailed',
+  'forkInodeMismatch',
+  'execPrevInodeMismatch',
+  'argsTruncated',
+  'envsTruncated',
+  'pathTruncated',
+  'rejectedPid0',
+  'rejectedKernelThread',
+  'rejectedTableFull',
+  'stringsFull',
+] as const;
+
+export type WriterCounter = (typeof WRITER_COUNTERS)[number];
+
+export const C: Readonly<Record<WriterCounter, number>> = Object.fromEntries(
+  WRITER_COUNTERS.map((name, i) => [name, i]),
+) as Record<WriterCounter, number>;

@@ -1,0 +1,132 @@
+// EbpflessResolver: the same cache keyed by (pid, pid-namespace id), for
+// sources that see namespaced pids (the seed's EBPFLess resolver, fed by a
+// ptrace or netlink tracer inside containers). Parents are looked up in the
+// child's namespace.
+
+import { CacheCore, GID_FIELDS, UID_FIELDS, type ResolverOptions, type ResolverStats } from './core.js';
+import type { ByteString, ProcessEntry, ValuesWithTruncation } from './types.js';
+
+export interface CacheResolverKey {
+  /** Pid as seen in its namespace. */
+  pid: number;
+  /** Inode number of the pid namespace (nsfs inodes are 32-bit). */
+  nsid: number;
+}
+
+export interface EbpflessExec {
+  ppid: number;
+  time: bigint;
+  path: ByteString;
+  inode?: number;
+  argv?: readonly ByteString[];
+  argsTruncated?: boolean;
+  envp?: readonly ByteString[];
+  envsTruncated?: boolean;
+  containerId?: string;
+  tty?: string;
+}
+
+export class EbpflessResolver {
+  private readonly core: CacheCore;
+
+  constructor(options?: ResolverOptions) {
+    this.core = new CacheCore(options);
+  }
+
+  get size(): number {
+    return this.core.size;
+  }
+
+  addForkEntry(key: CacheResolverKey, ppid: number, time: bigint): ProcessEntry | undefined {
+    const k = checkKey(key);
+    return this.core.addFork({ pid: k.pid, ppid, time }, k.nsid);
+  }
+
+  addExecEntry(key: CacheResolverKey, ev: EbpflessExec): ProcessEntry | undefined {
+    const k = checkKey(key);
+    return this.core.addExec({ ...execFields(ev), pid: k.pid }, k.nsid);
+  }
+
+  /** An entry read from /proc by the caller; an already cached key keeps its entry. */
+  addProcFSEntry(key: CacheResolverKey, ev: EbpflessExec): ProcessEntry | undefined {
+    const k = checkKey(key);
+    return this.core.addProcfs({ ...execFields(ev), pid: k.pid }, k.nsid);
+  }
+
+  deleteEntry(key: CacheResolverKey, exitTime: bigint): void {
+    const k = checkKey(key);
+    this.core.delete(k.pid, exitTime, k.nsid);
+  }
+
+  resolve(key: CacheResolverKey): ProcessEntry | undefined {
+    const k = checkKey(key);
+    return this.core.resolve(k.pid, k.nsid);
+  }
+
+  updateUser(key: CacheResolverKey, c: { uid?: number; euid?: number; fsuid?: number }): boolean {
+    const k = checkKey(key);
+    return this.core.updateCredentials(k.pid, k.nsid, c, UID_FIELDS);
+  }
+
+  updateGroup(key: CacheResolverKey, c: { gid?: number; egid?: number; fsgid?: number }): boolean {
+    const k = checkKey(key);
+    return this.core.updateCredentials(k.pid, k.nsid, c, GID_FIELDS);
+  }
+
+  walk(cb: (entry: ProcessEntry) => void): void {
+    this.core.walk(cb);
+  }
+
+  dump(format: 'json' | 'dot' = 'json'): Promise<string> {
+    return this.core.dump(format);
+  }
+
+  getProcessArgvScrubbed(entry: ProcessEntry): ValuesWithTruncation {
+    return this.core.argvScrubbed(entry);
+  }
+
+  getProcessEnvs(entry: ProcessEntry): ValuesWithTruncation {
+    return this.core.envs(entry);
+  }
+
+  getProcessEnvp(entry: ProcessEntry): ValuesWithTruncation {
+    return this.core.envp(entry);
+  }
+
+  /** Reads /proc, keying each process by its pid in its own namespace. */
+  snapshot(): Promise<void> {
+    return this.core.snapshot((p, byPid) => {
+      const parent = byPid.get(p.ppid);
+      const ppid = parent && parent.pidns === p.pidns ? parent.nspid : 0;
+      return { pid: p.nspid, ppid, pidns: p.pidns };
+    });
+  }
+
+  stats(): ResolverStats {
+    return this.core.stats();
+  }
+}
+
+function execFields(ev: EbpflessExec) {
+  if (typeof ev !== 'object' || ev === null) throw new TypeError('exec event must be an object');
+  return {
+    ppid: ev.ppid,
+    time: ev.time,
+    path: ev.path,
+    inode: ev.inode ?? 0,
+    argv: ev.argv,
+    argsTruncated: ev.argsTruncated,
+    envp: ev.envp,
+    envsTruncated: ev.envsTruncated,
+    containerId: ev.containerId,
+    tty: ev.tty,
+  };
+}
+
+function checkKey(key: CacheResolverKey): CacheResolverKey {
+  if (typeof key !== 'object' || key === null) throw new TypeError('key must be an object { pid, nsid }');
+  if (typeof key.nsid !== 'number' || !Number.isInteger(key.nsid) || key.nsid < 0 || key.nsid > 0xffffffff) {
+    throw new RangeError(`key.nsid must be a pid namespace inode number in 0..4294967295, got ${String(key.nsid)}`);
+  }
+  return key;
+}

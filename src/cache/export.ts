@@ -1,0 +1,92 @@
+// JSON and Graphviz views of a set of entries and every ancestor they reach.
+
+import { ancestorChain } from './lineage.js';
+import type { ProcessEntry } from './types.js';
+
+export interface EntryViews {
+  argv(entry: ProcessEntry): readonly string[];
+  envs(entry: ProcessEntry): readonly string[];
+}
+
+/** Stable key of an entry instance: pid, fork time and exec time. */
+export function entryKey(e: ProcessEntry): string {
+  return `${e.pid}:${e.forkTime}:${e.execTime}`;
+}
+
+/** Every entry reachable from `roots`, each once, ancestors before descendants. */
+export function reachable(roots: readonly ProcessEntry[]): ProcessEntry[] {
+  const seen = new Set<string>();
+  const out: ProcessEntry[] = [];
+  for (const root of roots) {
+    const chain = ancestorChain(root);
+    for (let i = chain.length - 1; i >= 0; i--) {
+      const e = chain[i]!;
+      const k = entryKey(e);
+      if (seen.has(k)) continue;
+      seen.add(k);
+      out.push(e);
+    }
+  }
+  return out;
+}
+
+export function entriesToJSON(roots: readonly ProcessEntry[], live: ReadonlySet<ProcessEntry>, v: EntryViews): string {
+  const entries = reachable(roots).map((e) => ({
+    key: entryKey(e),
+    pid: e.pid,
+    ppid: e.ppid,
+    pidns: e.pidns,
+    forkTime: e.forkTime.toString(),
+    execTime: e.execTime.toString(),
+    exitTime: e.exitTime.toString(),
+    exitCode: e.exitCode,
+    live: live.has(e),
+    path: e.path,
+    inode: e.inode,
+    comm: e.comm,
+    argv: v.argv(e),
+    argsTruncated: e.argsTruncated,
+    envs: v.envs(e),
+    envsTruncated: e.envsTruncated,
+    credentials: {
+      ...e.credentials,
+      capEffective: `0x${e.credentials.capEffective.toString(16)}`,
+      capPermitted: `0x${e.credentials.capPermitted.toString(16)}`,
+    },
+    tty: e.tty,
+    containerId: e.containerId,
+    cgroup: e.cgroup,
+    interpreter: e.interpreter,
+    isExec: e.isExec,
+    isExecExec: e.isExecExec,
+    isParentMissing: e.isParentMissing,
+    source: e.source,
+    ancestor: e.ancestor ? entryKey(e.ancestor) : null,
+  }));
+  return JSON.stringify({ entries });
+}
+
+export function entriesToDot(roots: readonly ProcessEntry[], live: ReadonlySet<ProcessEntry>, v: EntryViews, withArgs: boolean): string {
+  const lines = ['digraph forkline {', '  rankdir=LR;', '  node [shape=box, fontname="monospace"];'];
+  const ids = new Map<string, string>();
+  const all = reachable(roots);
+  all.forEach((e, i) => ids.set(entryKey(e), `n${i}`));
+  for (const e of all) {
+    let label = `${e.pid} ${e.path || e.comm}`;
+    if (withArgs) label += `\n${v.argv(e).join(' ')}`;
+    const exited = e.exitTime !== 0n || !live.has(e);
+    const style = exited ? ', style=dashed, color=gray50, fontcolor=gray40' : '';
+    lines.push(`  ${ids.get(entryKey(e))} [label=${dotString(label + (exited ? '\n(exited)' : ''))}${style}];`);
+  }
+  for (const e of all) {
+    if (!e.ancestor) continue;
+    const kind = e.isExec && e.ancestor.pid === e.pid ? 'exec' : 'fork';
+    lines.push(`  ${ids.get(entryKey(e.ancestor))} -> ${ids.get(entryKey(e))} [label="${kind}"];`);
+  }
+  lines.push('}');
+  return lines.join('\n') + '\n';
+}
+
+function dotString(s: string): string {
+  return `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`;
+}

@@ -1,0 +1,444 @@
+// The process table: fixed-capacity struct-of-arrays rows in
+// SharedArrayBuffers, a pid index, the string and credential tables, the
+// queue of exited pids, and the row lifecycle (allocation, reference counts,
+// reclamation). One writer per table; readers attach from any thread with
+// `new ProcessTable(handles)`.
+//
+// A row is one image of one process (see docs/cache.md). Its reference count
+// is 1 while the pid index points at it, plus 1 per row whose `ancestor` is
+// it. At 0 the row, its strings and its credentials are released, and the
+// release walks up the ancestor chain iteratively (chains can be deep).
+
+import { C } from './counters.js';
+import { CredentialTable } from './creds.js';
+import { hashPidKey } from './hash.js';
+import { OpenIndex } from './open-index.js';
+import { carveColumns, layoutBytes, type ColumnSpec, bytesPer } from './sab-layout.js';
+import { StringTable, type StringTableHandles } from './strings.js';
+import { WRITER_COUNTERS } from './counters.js';
+
+// Row flags
+export const F_USED = 1;
+export const F_IS_EXEC = 2;
+export const F_IS_EXEC_EXEC = 4;
+export const F_PARENT_MISSING = 8;
+export const F_ARGS_TRUNCATED = 16;
+export const F_ENVS_TRUNCATED = 32;
+export const F_IN_INDEX = 64;
+export const F_EXIT_QUEUED = 128;
+
+export const SOURCE_EVENT = 0;
+export const SOURCE_SNAPSHOT = 1;
+export const SOURCE_PROCFS = 2;
+
+// meta words
+const M_FREE_HEAD = 0; // first free row, -1 when none (rows >= M_NEXT_ROW are free too)
+const M_NEXT_ROW = 1;
+const M_ROWS_USED = 2;
+const M_LIVE = 3; // pids in the index
+const M_EXITQ_HEAD = 4;
+const M_EXITQ_COUNT = 5;
+const META_WORDS = 8;
+
+export const ROW_COLUMNS = (capacity: number) =>
+  [
+    { name: 'pid', type: 'i32', length: capacity },
+    { name: 'ppid', type: 'i32', length: capacity },
+    { name: 'pidns', type: 'u32', length: capacity },
+    { name: 'ancestor', type: 'i32', length: capacity },
+    { name: 'refs', type: 'u32', length: capacity },
+    { name: 'seq', type: 'u32', length: capacity },
+    { name: 'exitCode', type: 'i32', length: capacity },
+    { name: 'forkTime', type: 'i64', length: capacity },
+    { name: 'execTime', type: 'i64', length: capacity },
+    { name: 'exitTime', type: 'i64', length: capacity },
+    { name: 'inode', type: 'f64', length: capacity },
+    { name: 'pathId', type: 'i32', length: capacity },
+    { name: 'commId', type: 'i32', length: capacity },
+    { name: 'argvId', type: 'i32', length: capacity },
+    { name: 'envpId', type: 'i32', length: capacity },
+    { name: 'credsId', type: 'i32', length: capacity },
+    { name: 'ctxId', type: 'i32', length: capacity },
+    { name: 'interpId', type: 'i32', length: capacity },
+    { name: 'flags', type: 'u8', length: capacity },
+    { name: 'source', type: 'u8', length: capacity },
+  ] as const satisfies readonly ColumnSpec[];
+
+const TABLE_COLUMNS = (capacity: number) =>
+  [
+    ...ROW_COLUMNS(capacity),
+    { name: 'meta', type: 'i32', length: META_WORDS },
+    { name: 'newestTime', type: 'i64', length: 1 },
+    { name: 'counters', type: 'f64', length: WRITER_COUNTERS.length },
+    { name: 'slots', type: 'i32', length: OpenIndex.slotCountFor(capacity) },
+    { name: 'exitQueue', type: 'i32', length: capacity },
+  ] as const satisfies readonly ColumnSpec[];
+
+export interface ProcessTableOptions {
+  /** Entry rows (live processes plus the exited ancestors they still need). */
+  capacity: number;
+  /** Interned strings; default 3 per row. */
+  stringCapacity?: number;
+  /** Bytes for string contents; default 256 per row. */
+  stringBytes?: number;
+  /** Distinct credential sets; default capacity / 4 (at least 1024). */
+  credentialCapacity?: number;
+}
+
+export interface ProcessTableHandles {
+  readonly capacity: number;
+  readonly rows: SharedArrayBuffer;
+  readonly strings: StringTableHandles;
+  readonly credentials: StringTableHandles;
+}
+
+/** Bytes of one row in the row columns and its share of the pid index. */
+export function bytesPerRow(capacity: number): number {
+  const cols = ROW_COLUMNS(capacity).reduce((n, c) => n + bytesPer(c.type), 0);
+  return cols + (OpenIndex.slotCountFor(capacity) * 4) / capacity;
+}
+
+export const MAX_CAPACITY = 1 << 24;
+
+export class ProcessTable {
+  readonly handles: ProcessTableHandles;
+  readonly capacity: number;
+  readonly strings: StringTable;
+  readonly creds: CredentialTable;
+
+  readonly pid: Int32Array;
+  readonly ppid: Int32Array;
+  readonly pidns: Uint32Array;
+  readonly ancestor: Int32Array;
+  readonly refs: Uint32Array;
+  readonly seq: Uint32Array;
+  readonly exitCode: Int32Array;
+  readonly forkTime: BigInt64Array;
+  readonly execTime: BigInt64Array;
+  readonly exitTime: BigInt64Array;
+  readonly inode: Float64Array;
+  readonly pathId: Int32Array;
+  readonly commId: Int32Array;
+  readonly argvId: Int32Array;
+  readonly envpId: Int32Array;
+  readonly credsId: Int32Array;
+  readonly ctxId: Int32Array;
+  readonly interpId: Int32Array;
+  readonly flags: Uint8Array;
+  readonly source: Uint8Array;
+  readonly counters: Float64Array;
+  readonly newestTime: BigInt64Array;
+  private readonly meta: Int32Array;
+  private readonly index: OpenIndex;
+  private readonly exitQueue: Int32Array;
+  private readonly hashOfRow = (row: number): number => hashPidKey(this.pid[row]!, this.pidns[row]!);
+
+  static create(options: ProcessTableOptions): ProcessTable {
+    const capacity = options.capacity;
+    if (!Number.isInteger(capacity) || capacity < 16 || capacity > MAX_CAPACITY) {
+      throw new RangeError(`capacity must be an integer in 16..${MAX_CAPACITY}, got ${String(capacity)}`);
+    }
+    const strings = StringTable.create(options.stringCapacity ?? capacity * 3, options.stringBytes ?? capacity * 256);
+    const creds = CredentialTable.create(options.credentialCapacity ?? Math.max(1024, capacity >> 2));
+    const handles: ProcessTableHandles = {
+      capacity,
+      rows: new SharedArrayBuffer(layoutBytes(TABLE_COLUMNS(capacity))),
+      strings: strings.handles,
+      credentials: creds.handles,
+    };
+    const t = new ProcessTable(handles);
+    t.meta[M_FREE_HEAD] = -1;
+    return t;
+  }
+
+  /** Attach to a table created elsewhere (any thread). */
+  constructor(handles: ProcessTableHandles) {
+    this.handles = handles;
+    this.capacity = handles.capacity;
+    const c = carveColumns(handles.rows, TABLE_COLUMNS(handles.capacity));
+    this.pid = c.pid;
+    this.ppid = c.ppid;
+    this.pidns = c.pidns;
+    this.ancestor = c.ancestor;
+    this.refs = c.refs;
+    this.seq = c.seq;
+    this.exitCode = c.exitCode;
+    this.forkTime = c.forkTime;
+    this.execTime = c.execTime;
+    this.exitTime = c.exitTime;
+    this.inode = c.inode;
+    this.pathId = c.pathId;
+    this.commId = c.commId;
+    this.argvId = c.argvId;
+    this.envpId = c.envpId;
+    this.credsId = c.credsId;
+    this.ctxId = c.ctxId;
+    this.interpId = c.interpId;
+    this.flags = c.flags;
+    this.source = c.source;
+    this.meta = c.meta;
+    this.newestTime = c.newestTime;
+    this.counters = c.counters;
+    this.index = new OpenIndex(c.slots);
+    this.exitQueue = c.exitQueue;
+    this.strings = new StringTable(handles.strings);
+    this.creds = new CredentialTable(handles.credentials);
+  }
+
+  /** Pids in the live cache. */
+  get liveCount(): number {
+    return this.meta[M_LIVE]!;
+  }
+
+  /** Rows in use: live entries and the exited entries still linked to. */
+  get rowsUsed(): number {
+    return this.meta[M_ROWS_USED]!;
+  }
+
+  // ---- pid index -------------------------------------------------------
+
+  /** Current row of (pid, pidns), or -1. */
+  lookup(pid: number, pidns: number): number {
+    const index = this.index;
+    const slots = index.slots;
+    let slot = index.home(hashPidKey(pid, pidns));
+    for (;;) {
+      const v = slots[slot]!;
+      if (v === 0) return -1;
+      const row = v - 1;
+      if (this.pid[row] === pid && this.pidns[row] === pidns) return row;
+      slot = index.next(slot);
+    }
+  }
+
+  /** Makes `row` the current entry of its pid. The pid must not be indexed. */
+  indexInsert(row: number): void {
+    const index = this.index;
+    let slot = index.home(this.hashOfRow(row));
+    while (index.slots[slot] !== 0) slot = index.next(slot);
+    index.slots[slot] = row + 1;
+    this.flags[row]! |= F_IN_INDEX;
+    this.refs[row]!++;
+    this.meta[M_LIVE]!++;
+  }
+
+  /** Takes `row` out of the live cache; it may be reclaimed if nothing links to it. */
+  indexRemove(row: number): void {
+    const index = this.index;
+    let slot = index.home(this.hashOfRow(row));
+    while (index.slots[slot] !== row + 1) slot = index.next(slot);
+    index.removeAt(slot, this.hashOfRow);
+    this.flags[row]! &= ~F_IN_INDEX;
+    this.meta[M_LIVE]!--;
+    this.release(row);
+  }
+
+  /** Replaces `oldRow` by `newRow` in its index slot (exec: same pid, no reshuffle). */
+  indexReplace(oldRow: number, newRow: number): void {
+    const index = this.index;
+    let slot = index.home(this.hashOfRow(oldRow));
+    while (index.slots[slot] !== oldRow + 1) slot = index.next(slot);
+    index.slots[slot] = newRow + 1;
+    this.flags[oldRow]! &= ~F_IN_INDEX;
+    this.flags[newRow]! |= F_IN_INDEX;
+    this.refs[newRow]!++;
+    this.release(oldRow);
+  }
+
+  /** Calls `cb(row)` for every current entry. */
+  forEachLive(cb: (row: number) => void): void {
+    const slots = this.index.slots;
+    for (let i = 0; i < slots.length; i++) {
+      const v = slots[i]!;
+      if (v !== 0) cb(v - 1);
+    }
+  }
+
+  // ---- rows ------------------------------------------------------------
+
+  /**
+   * A cleared row with no references, or -1 when the table is full even
+   * after flushing exited pids (oldest exit first).
+   */
+  allocRow(): number {
+    let row = this.takeRow();
+    while (row < 0 && this.evictOneExited()) row = this.takeRow();
+    if (row < 0) return -1;
+    this.meta[M_ROWS_USED]!++;
+    this.flags[row] = F_USED;
+    this.refs[row] = 0;
+    this.ancestor[row] = -1;
+    this.exitTime[row] = 0n;
+    this.exitCode[row] = 0;
+    this.pathId[row] = this.commId[row] = this.argvId[row] = this.envpId[row] = 0;
+    this.ctxId[row] = this.interpId[row] = 0;
+    this.credsId[row] = this.creds.unknownId;
+    return row;
+  }
+
+  /** Holds `row` across work that may evict (interning, allocation); undo with release(). */
+  pin(row: number): void {
+    this.refs[row]!++;
+  }
+
+  /** Links `row` to `ancestorRow` (or none with -1), taking a reference. */
+  setAncestor(row: number, ancestorRow: number): void {
+    const old = this.ancestor[row]!;
+    this.ancestor[row] = ancestorRow;
+    if (ancestorRow >= 0) this.refs[ancestorRow]!++;
+    if (old >= 0) this.release(old);
+  }
+
+  /** Drops one reference to `row`; reclaims it and walks up when none is left. */
+  release(row: number): void {
+    while (row >= 0) {
+      const left = --this.refs[row]!;
+      if (left > 0) return;
+      if (left < 0) throw new Error(`row ${row} released more often than referenced`);
+      const up = this.ancestor[row]!;
+      this.freeRow(row);
+      row = up;
+    }
+  }
+
+  private takeRow(): number {
+    const meta = this.meta;
+    const head = meta[M_FREE_HEAD]!;
+    if (head >= 0) {
+      meta[M_FREE_HEAD] = this.ancestor[head]!;
+      return head;
+    }
+    if (meta[M_NEXT_ROW]! < this.capacity) return meta[M_NEXT_ROW]!++;
+    return -1;
+  }
+
+  private freeRow(row: number): void {
+    this.seq[row]!++;
+    const strings = this.strings;
+    strings.decref(this.pathId[row]!);
+    strings.decref(this.commId[row]!);
+    strings.decref(this.argvId[row]!);
+    strings.decref(this.envpId[row]!);
+    strings.decref(this.ctxId[row]!);
+    strings.decref(this.interpId[row]!);
+    this.creds.decref(this.credsId[row]!);
+    this.pathId[row] = this.commId[row] = this.argvId[row] = this.envpId[row] = 0;
+    this.ctxId[row] = this.interpId[row] = 0;
+    this.credsId[row] = this.creds.unknownId;
+    this.flags[row] = 0;
+    this.ancestor[row] = this.meta[M_FREE_HEAD]!; // free-list link
+    this.meta[M_FREE_HEAD] = row;
+    this.meta[M_ROWS_USED]!--;
+    this.seq[row]!++;
+  }
+
+  // ---- exited pids -----------------------------------------------------
+
+  /** Queues an exited current entry for flushing after the retention delay. */
+  queueExited(row: number): void {
+    const meta = this.meta;
+    if (meta[M_EXITQ_COUNT] === this.capacity) this.evictOneExited();
+    const tail = (meta[M_EXITQ_HEAD]! + meta[M_EXITQ_COUNT]!) % this.capacity;
+    this.exitQueue[tail] = row;
+    meta[M_EXITQ_COUNT]!++;
+    this.flags[row]! |= F_EXIT_QUEUED;
+  }
+
+  /**
+   * Flushes queued exited entries whose exit is at least `retention` older
+   * than `now`. Returns how many pids left the live cache.
+   */
+  flushExited(now: bigint, retention: bigint): number {
+    let flushed = 0;
+    for (;;) {
+      const row = this.peekExited();
+      if (row < 0) break;
+      if (this.exitTime[row]! + retention > now) break;
+      this.popExited();
+      if (this.flushQueuedRow(row)) flushed++;
+    }
+    this.counters[C.flushed]! += flushed;
+    return flushed;
+  }
+
+  /** Flushes the oldest queued exited entry regardless of retention. */
+  private evictOneExited(): boolean {
+    while (this.peekExited() >= 0) {
+      const row = this.popExited();
+      if (this.flushQueuedRow(row)) {
+        this.counters[C.evicted]!++;
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Skips stale queue slots (rows flushed or reclaimed since they were queued). */
+  private peekExited(): number {
+    const meta = this.meta;
+    while (meta[M_EXITQ_COUNT]! > 0) {
+      const row = this.exitQueue[meta[M_EXITQ_HEAD]!]!;
+      if ((this.flags[row]! & (F_EXIT_QUEUED | F_IN_INDEX)) === (F_EXIT_QUEUED | F_IN_INDEX)) return row;
+      this.popExited();
+    }
+    return -1;
+  }
+
+  private popExited(): number {
+    const meta = this.meta;
+    const row = this.exitQueue[meta[M_EXITQ_HEAD]!]!;
+    meta[M_EXITQ_HEAD] = (meta[M_EXITQ_HEAD]! + 1) % this.capacity;
+    meta[M_EXITQ_COUNT]!--;
+    return row;
+  }
+
+  private flushQueuedRow(row: number): boolean {
+    const f = this.flags[row]!;
+    if ((f & (F_EXIT_QUEUED | F_IN_INDEX)) !== (F_EXIT_QUEUED | F_IN_INDEX)) return false;
+    this.flags[row] = f & ~F_EXIT_QUEUED;
+    this.indexRemove(row);
+    return true;
+  }
+
+  // ---- strings ---------------------------------------------------------
+
+  /**
+   * Interns bytes, flushing exited pids when the string table is full; when
+   * nothing frees enough, stores the empty string and counts it.
+   */
+  intern(src: Uint8Array, off: number, len: number): number {
+    let id = this.strings.internBytes(src, off, len);
+    while (id < 0 && this.evictOneExited()) id = this.strings.internBytes(src, off, len);
+    if (id < 0) {
+      this.counters[C.stringsFull]!++;
+      return 0;
+    }
+    return id;
+  }
+
+  internString(s: string): number {
+    let id = this.strings.internString(s);
+    while (id < 0 && this.evictOneExited()) id = this.strings.internString(s);
+    if (id < 0) {
+      this.counters[C.stringsFull]!++;
+      return 0;
+    }
+    return id;
+  }
+
+  /** Merged credential set (see CredentialTable.merge), evicting when full. */
+  mergeCreds(base: number, values: Uint32Array, mask: number): number {
+    let id = this.creds.merge(base, values, mask);
+    while (id < 0 && this.evictOneExited()) id = this.creds.merge(base, values, mask);
+    if (id < 0) {
+      this.counters[C.stringsFull]!++;
+      this.creds.incref(base);
+      return base;
+    }
+    return id;
+  }
+
+  noteTime(time: bigint): void {
+    if (time > this.newestTime[0]!) this.newestTime[0] = time;
+  }
+}
