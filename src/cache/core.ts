@@ -262,6 +262,12 @@ export class CacheCore {
     return row < 0 ? undefined : this.entries.read(row);
   }
 
+  /** The current entry of a pid without counting a hit or a miss and without /proc fallback. */
+  peek(pid: number, pidns: number): ProcessEntry | undefined {
+    const row = this.table.lookup(checkPid('pid', pid), pidns);
+    return row < 0 ? undefined : this.entries.read(row);
+  }
+
   walk(cb: (entry: ProcessEntry) => void): void {
     const memo = new Map<number, ProcessEntry>();
     const entries: ProcessEntry[] = [];

@@ -1,0 +1,15 @@
+#!/usr/bin/env node
+// The `forkline` command. From a git clone it installs and builds what is
+// missing first; from an installed package dist/ is already there.
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+if (existsSync(join(root, 'scripts', 'bootstrap.mjs'))) {
+  const { ensureInstalled, ensureBuilt } = await import('../scripts/bootstrap.mjs');
+  ensureInstalled();
+  ensureBuilt();
+}
+const { main } = await import('../dist/cli/main.js');
+process.exitCode = await main(process.argv);
