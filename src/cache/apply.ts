@@ -207,9 +207,12 @@ export function applyExec(t: ProcessTable, a: ExecArgs): number {
   if (prev >= 0) t.pin(prev);
   const credsId = t.mergeCreds(prev >= 0 ? t.credsId[prev]! : t.creds.unknownId, a.creds, a.credsMask);
   if (a.commId < 0) a.commId = internBasenameComm(t, a.pathId);
+  // the kernel ran another image before this exec than the one cached: an exec was lost
+  const lostExec = prev >= 0 && a.prevInode !== 0 && t.inode[prev] !== 0 && a.prevInode !== t.inode[prev];
 
   if (
     prev >= 0 &&
+    !lostExec &&
     (t.flags[prev]! & F_IS_EXEC) !== 0 &&
     t.pathId[prev] === normalId(a.pathId) &&
     t.inode[prev] === a.inode &&
@@ -253,8 +256,8 @@ export function applyExec(t: ProcessTable, a: ExecArgs): number {
     t.forkTime[row] = t.forkTime[prev]!;
     t.ctxId[row] = mergeCtx(t, t.ctxId[prev]!, a.ctxId, a.ctxMask);
     if (t.flags[prev]! & F_IS_EXEC) flags |= F_IS_EXEC_EXEC;
-    if (a.prevInode !== 0 && t.inode[prev] !== 0 && a.prevInode !== t.inode[prev]) {
-      flags |= F_PARENT_MISSING; // an exec in between was lost
+    if (lostExec) {
+      flags |= F_PARENT_MISSING;
       t.counters[C.execPrevInodeMismatch]!++;
     }
     if (t.exitTime[prev] === 0n) t.exitTime[prev] = a.time;
@@ -293,6 +296,7 @@ export function applyExit(t: ProcessTable, pid: number, pidns: number, time: big
 export function applyDelete(t: ProcessTable, pid: number, pidns: number, time: bigint): boolean {
   const row = t.lookup(pid, pidns);
   if (row < 0) return false;
+  t.noteTime(time);
   if (t.exitTime[row] === 0n) t.exitTime[row] = time;
   t.indexRemove(row);
   t.counters[C.flushed]!++;

@@ -13,17 +13,21 @@ export function entryKey(e: ProcessEntry): string {
   return `${e.pid}:${e.forkTime}:${e.execTime}`;
 }
 
-/** Every entry reachable from `roots`, each once, ancestors before descendants. */
+/**
+ * Every entry reachable from `roots`, each once, ancestors before
+ * descendants. Entries are compared by identity: the reader shares one
+ * object per row within a walk, and two images may share a key when a clock
+ * is coarse.
+ */
 export function reachable(roots: readonly ProcessEntry[]): ProcessEntry[] {
-  const seen = new Set<string>();
+  const seen = new Set<ProcessEntry>();
   const out: ProcessEntry[] = [];
   for (const root of roots) {
     const chain = ancestorChain(root);
     for (let i = chain.length - 1; i >= 0; i--) {
       const e = chain[i]!;
-      const k = entryKey(e);
-      if (seen.has(k)) continue;
-      seen.add(k);
+      if (seen.has(e)) continue;
+      seen.add(e);
       out.push(e);
     }
   }
@@ -31,7 +35,10 @@ export function reachable(roots: readonly ProcessEntry[]): ProcessEntry[] {
 }
 
 export function entriesToJSON(roots: readonly ProcessEntry[], live: ReadonlySet<ProcessEntry>, v: EntryViews): string {
-  const entries = reachable(roots).map((e) => ({
+  const all = reachable(roots);
+  const ids = new Map(all.map((e, i) => [e, i]));
+  const entries = all.map((e) => ({
+    id: ids.get(e)!,
     key: entryKey(e),
     pid: e.pid,
     ppid: e.ppid,
@@ -61,27 +68,26 @@ export function entriesToJSON(roots: readonly ProcessEntry[], live: ReadonlySet<
     isExecExec: e.isExecExec,
     isParentMissing: e.isParentMissing,
     source: e.source,
-    ancestor: e.ancestor ? entryKey(e.ancestor) : null,
+    ancestor: e.ancestor ? (ids.get(e.ancestor) ?? null) : null,
   }));
   return JSON.stringify({ entries });
 }
 
 export function entriesToDot(roots: readonly ProcessEntry[], live: ReadonlySet<ProcessEntry>, v: EntryViews, withArgs: boolean): string {
   const lines = ['digraph forkline {', '  rankdir=LR;', '  node [shape=box, fontname="monospace"];'];
-  const ids = new Map<string, string>();
   const all = reachable(roots);
-  all.forEach((e, i) => ids.set(entryKey(e), `n${i}`));
+  const ids = new Map(all.map((e, i) => [e, `n${i}`]));
   for (const e of all) {
     let label = `${e.pid} ${e.path || e.comm}`;
     if (withArgs) label += `\n${v.argv(e).join(' ')}`;
     const exited = e.exitTime !== 0n || !live.has(e);
     const style = exited ? ', style=dashed, color=gray50, fontcolor=gray40' : '';
-    lines.push(`  ${ids.get(entryKey(e))} [label=${dotString(label + (exited ? '\n(exited)' : ''))}${style}];`);
+    lines.push(`  ${ids.get(e)} [label=${dotString(label + (exited ? '\n(exited)' : ''))}${style}];`);
   }
   for (const e of all) {
     if (!e.ancestor) continue;
     const kind = e.isExec && e.ancestor.pid === e.pid ? 'exec' : 'fork';
-    lines.push(`  ${ids.get(entryKey(e.ancestor))} -> ${ids.get(entryKey(e))} [label="${kind}"];`);
+    lines.push(`  ${ids.get(e.ancestor)} -> ${ids.get(e)} [label="${kind}"];`);
   }
   lines.push('}');
   return lines.join('\n') + '\n';

@@ -36,8 +36,7 @@ const M_FREE_HEAD = 0; // first free row, -1 when none (rows >= M_NEXT_ROW are f
 const M_NEXT_ROW = 1;
 const M_ROWS_USED = 2;
 const M_LIVE = 3; // pids in the index
-const M_EXITQ_HEAD = 4;
-const M_EXITQ_COUNT = 5;
+const M_EXITQ_COUNT = 4; // entries in the exit heap
 const META_WORDS = 8;
 
 export const ROW_COLUMNS = (capacity: number) =>
@@ -71,7 +70,8 @@ const TABLE_COLUMNS = (capacity: number) =>
     { name: 'newestTime', type: 'i64', length: 1 },
     { name: 'counters', type: 'f64', length: WRITER_COUNTERS.length },
     { name: 'slots', type: 'i32', length: OpenIndex.slotCountFor(capacity) },
-    { name: 'exitQueue', type: 'i32', length: capacity },
+    { name: 'exitHeapRow', type: 'i32', length: capacity },
+    { name: 'exitHeapTime', type: 'i64', length: capacity },
   ] as const satisfies readonly ColumnSpec[];
 
 export interface ProcessTableOptions {
@@ -130,7 +130,8 @@ export class ProcessTable {
   readonly newestTime: BigInt64Array;
   private readonly meta: Int32Array;
   private readonly index: OpenIndex;
-  private readonly exitQueue: Int32Array;
+  private readonly exitHeapRow: Int32Array;
+  private readonly exitHeapTime: BigInt64Array;
   private readonly hashOfRow = (row: number): number => hashPidKey(this.pid[row]!, this.pidns[row]!);
 
   static create(options: ProcessTableOptions): ProcessTable {
@@ -180,7 +181,8 @@ export class ProcessTable {
     this.newestTime = c.newestTime;
     this.counters = c.counters;
     this.index = new OpenIndex(c.slots);
-    this.exitQueue = c.exitQueue;
+    this.exitHeapRow = c.exitHeapRow;
+    this.exitHeapTime = c.exitHeapTime;
     this.strings = new StringTable(handles.strings);
     this.creds = new CredentialTable(handles.credentials);
   }
@@ -333,14 +335,28 @@ export class ProcessTable {
   }
 
   // ---- exited pids -----------------------------------------------------
+  // A binary min-heap of (exit time, row): exits arrive out of time order
+  // (different CPUs, late events), and flushing and eviction must take the
+  // oldest exit first. Entries go stale when a row leaves the live cache by
+  // another way (delete, pid reuse, exec); they are skipped when they surface.
 
   /** Queues an exited current entry for flushing after the retention delay. */
   queueExited(row: number): void {
-    const meta = this.meta;
-    if (meta[M_EXITQ_COUNT] === this.capacity) this.evictOneExited();
-    const tail = (meta[M_EXITQ_HEAD]! + meta[M_EXITQ_COUNT]!) % this.capacity;
-    this.exitQueue[tail] = row;
-    meta[M_EXITQ_COUNT]!++;
+    if (this.meta[M_EXITQ_COUNT] === this.capacity) this.compactExited();
+    if (this.meta[M_EXITQ_COUNT] === this.capacity) this.evictOneExited();
+    let i = this.meta[M_EXITQ_COUNT]!++;
+    const key = this.exitTime[row]!;
+    const heapRow = this.exitHeapRow;
+    const heapTime = this.exitHeapTime;
+    while (i > 0) {
+      const up = (i - 1) >> 1;
+      if (heapTime[up]! <= key) break;
+      heapRow[i] = heapRow[up]!;
+      heapTime[i] = heapTime[up]!;
+      i = up;
+    }
+    heapRow[i] = row;
+    heapTime[i] = key;
     this.flags[row]! |= F_EXIT_QUEUED;
   }
 
@@ -350,22 +366,34 @@ export class ProcessTable {
    */
   flushExited(now: bigint, retention: bigint): number {
     let flushed = 0;
-    for (;;) {
-      const row = this.peekExited();
-      if (row < 0) break;
-      if (this.exitTime[row]! + retention > now) break;
-      this.popExited();
-      if (this.flushQueuedRow(row)) flushed++;
+    while (this.peekExited() >= 0 && this.exitHeapTime[0]! + retention <= now) {
+      if (this.flushQueuedRow(this.popExited())) flushed++;
     }
     this.counters[C.flushed]! += flushed;
     return flushed;
   }
 
-  /** Flushes the oldest queued exited entry regardless of retention. */
+  /** Drops every stale heap entry and rebuilds the heap (when it is full). */
+  private compactExited(): void {
+    const heapRow = this.exitHeapRow;
+    const heapTime = this.exitHeapTime;
+    const n = this.meta[M_EXITQ_COUNT]!;
+    this.meta[M_EXITQ_COUNT] = 0;
+    for (let i = 0; i < n; i++) {
+      const row = heapRow[i]!;
+      const queued = (this.flags[row]! & (F_EXIT_QUEUED | F_IN_INDEX)) === (F_EXIT_QUEUED | F_IN_INDEX);
+      // re-pushed with its current exit time; a duplicate of a re-queued row goes once
+      if (queued && this.exitTime[row] === heapTime[i]) {
+        this.flags[row]! &= ~F_EXIT_QUEUED;
+        this.queueExited(row);
+      }
+    }
+  }
+
+  /** Flushes the queued entry with the oldest exit regardless of retention. */
   private evictOneExited(): boolean {
     while (this.peekExited() >= 0) {
-      const row = this.popExited();
-      if (this.flushQueuedRow(row)) {
+      if (this.flushQueuedRow(this.popExited())) {
         this.counters[C.evicted]!++;
         return true;
       }
@@ -373,23 +401,38 @@ export class ProcessTable {
     return false;
   }
 
-  /** Skips stale queue slots (rows flushed or reclaimed since they were queued). */
+  /** The row with the oldest queued exit, or -1; drops stale heap entries on the way. */
   private peekExited(): number {
-    const meta = this.meta;
-    while (meta[M_EXITQ_COUNT]! > 0) {
-      const row = this.exitQueue[meta[M_EXITQ_HEAD]!]!;
-      if ((this.flags[row]! & (F_EXIT_QUEUED | F_IN_INDEX)) === (F_EXIT_QUEUED | F_IN_INDEX)) return row;
+    while (this.meta[M_EXITQ_COUNT]! > 0) {
+      const row = this.exitHeapRow[0]!;
+      const f = this.flags[row]!;
+      const queued = (f & (F_EXIT_QUEUED | F_IN_INDEX)) === (F_EXIT_QUEUED | F_IN_INDEX);
+      if (queued && this.exitTime[row] === this.exitHeapTime[0]) return row;
       this.popExited();
     }
     return -1;
   }
 
   private popExited(): number {
-    const meta = this.meta;
-    const row = this.exitQueue[meta[M_EXITQ_HEAD]!]!;
-    meta[M_EXITQ_HEAD] = (meta[M_EXITQ_HEAD]! + 1) % this.capacity;
-    meta[M_EXITQ_COUNT]!--;
-    return row;
+    const heapRow = this.exitHeapRow;
+    const heapTime = this.exitHeapTime;
+    const top = heapRow[0]!;
+    const n = --this.meta[M_EXITQ_COUNT]!;
+    const lastRow = heapRow[n]!;
+    const lastKey = heapTime[n]!;
+    let i = 0;
+    for (;;) {
+      let child = 2 * i + 1;
+      if (child >= n) break;
+      if (child + 1 < n && heapTime[child + 1]! < heapTime[child]!) child++;
+      if (heapTime[child]! >= lastKey) break;
+      heapRow[i] = heapRow[child]!;
+      heapTime[i] = heapTime[child]!;
+      i = child;
+    }
+    heapRow[i] = lastRow;
+    heapTime[i] = lastKey;
+    return top;
   }
 
   private flushQueuedRow(row: number): boolean {
