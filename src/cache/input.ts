@@ -190,12 +190,12 @@ export class InputEncoder {
   private internPath(v: ByteString): number {
     const len = this.load(v);
     if (len > PATH_MAX) this.table.counters[C.pathTruncated]!++;
-    return this.table.intern(this.scratch, 0, cutUtf8(this.scratch, Math.min(len, PATH_MAX), typeof v === 'string'));
+    return this.table.intern(this.scratch, 0, cutUtf8(this.scratch, PATH_MAX, len, typeof v === 'string'));
   }
 
   private internBounded(v: ByteString, max: number): number {
     const len = this.load(v);
-    return this.table.intern(this.scratch, 0, cutUtf8(this.scratch, Math.min(len, max), typeof v === 'string'));
+    return this.table.intern(this.scratch, 0, cutUtf8(this.scratch, max, len, typeof v === 'string'));
   }
 
   private internBytesOf(s: string, max: number): number {
@@ -221,7 +221,7 @@ export class InputEncoder {
       }
       truncated = true;
       const room = max - at - 1;
-      const cut = cutUtf8(this.scratch, Math.max(0, room), typeof item === 'string');
+      const cut = cutUtf8(this.scratch, Math.max(0, room), len, typeof item === 'string');
       if (cut > 0) {
         blob.set(this.scratch.subarray(0, cut), at);
         at += cut;
@@ -244,10 +244,15 @@ export class InputEncoder {
   }
 }
 
-/** Largest length <= len that does not split a UTF-8 sequence (strings only; raw bytes are cut as they are). */
-function cutUtf8(bytes: Uint8Array, len: number, isText: boolean): number {
-  if (!isText) return len;
-  let cut = len;
+/**
+ * How many of the `len` bytes to keep within `max`: all when they fit; else
+ * `max`, backed off so that text is not cut inside a UTF-8 sequence (raw
+ * bytes are cut as they are).
+ */
+function cutUtf8(bytes: Uint8Array, max: number, len: number, isText: boolean): number {
+  if (len <= max) return len;
+  if (!isText) return max;
+  let cut = max;
   while (cut > 0 && (bytes[cut]! & 0xc0) === 0x80) cut--;
   return cut;
 }

@@ -73,3 +73,32 @@ describe('fixed capacity', () => {
     expect(r.stats().stringsFull).toBeGreaterThan(0);
   });
 });
+
+describe('exit queue under churn', () => {
+  it('never evicts while rows are free, however many exits were flushed by delete or pid reuse', () => {
+    const r = new ProcessResolver({ capacity: 16, exitedRetention: 1_000_000_000n });
+    let t = 1n;
+    r.addForkEntry({ pid: 1, ppid: 0, time: t++ });
+    for (let i = 0; i < 10_000; i++) {
+      const pid = 100 + (i % 5);
+      r.addForkEntry({ pid, ppid: 1, time: t++ });
+      r.applyExitEntry({ pid, time: t++ });
+      if (i % 2 === 0) r.deleteEntry(pid, t++); // leaves a stale exit in the queue
+    }
+    const s = r.stats();
+    expect(s.evicted).toBe(0);
+    expect(s.rejected.tableFull).toBe(0);
+    expect(s.rows).toBeLessThanOrEqual(6);
+  });
+});
+
+describe('strings', () => {
+  it('stores a string whole after a longer one with multi-byte characters went through the same buffers', () => {
+    const r = new ProcessResolver();
+    r.addExecEntry({ pid: 1, time: 1n, path: '/opt/ré', inode: 1, interpreter: '/bin/sh' });
+    expect(r.resolve(1)?.interpreter).toBe('/bin/sh');
+    const e = r.addExecEntry({ pid: 2, time: 2n, path: '/bin/sh', inode: 2 })!;
+    expect(e.path).toBe('/bin/sh');
+    expect(e.comm).toBe('sh');
+  });
+});
