@@ -395,7 +395,9 @@ describe('the real /proc', () => {
     expect(p.pid).toBe(process.pid);
     expect(p.ppid).toBe(process.ppid);
     expect(p.kernelThread).toBe(false);
-    expect([Buffer.from(process.argv0), Buffer.from(process.execPath)]).toContainEqual(Buffer.from(p.argv[0]!));
+    const cmdline = readFileSync(`/proc/${process.pid}/cmdline`);
+    expect(Buffer.concat(p.argv.flatMap((a) => [Buffer.from(a), Buffer.from([0])]))).toEqual(cmdline);
+    expect(p.argv.length).toBeGreaterThan(1);
     expect(p.comm.length).toBeGreaterThan(0);
     expect(p.comm).toBe(readFileSync(`/proc/${process.pid}/comm`, 'utf8').trim());
     expect(p.credentials.uid).toBe(process.getuid!());
