@@ -40,6 +40,7 @@ import { MAX_STRING_BYTES } from './strings.js';
 import {
   parseStatLine,
   parseTtyNr,
+  procfsExecInput,
   readProcess,
   scanProcfs,
   type ProcfsProcess,
@@ -405,20 +406,7 @@ export class CacheCore {
 
   private insertProcfsProcess(p: ProcfsProcess, key: { pid: number; ppid: number; pidns: number }, source: number): number {
     this.encoder.exec(
-      {
-        pid: key.pid,
-        ppid: key.ppid,
-        time: p.startTime,
-        path: p.path,
-        inode: p.inode,
-        argv: p.argv,
-        envp: p.envp,
-        comm: p.comm,
-        credentials: p.credentials,
-        tty: p.tty,
-        containerId: p.containerId,
-        cgroup: p.cgroup,
-      },
+      procfsExecInput(p, p.startTime, key.pid, key.ppid),
       key.pidns,
       this.execArgs,
     );

@@ -6,7 +6,7 @@
 // not seen at all: callers must say so to users.
 
 import type { CacheCore } from '../../cache/core.js';
-import { scanProcfs, type ProcfsProcess } from './procfs.js';
+import { procfsExecInput, scanProcfs } from './procfs.js';
 
 export interface PollCounts {
   fork: number;
@@ -38,13 +38,13 @@ export class ProcfsPoller {
       const cached = this.core.peek(p.pid, HOST_NS);
       if (cached && cached.exitTime === 0n && cached.forkTime === p.startTime) {
         if (cached.inode !== p.inode || cached.path !== Buffer.from(p.path).toString('utf8')) {
-          this.core.addExec({ ...this.fields(p), time }, HOST_NS);
+          this.core.addExec(procfsExecInput(p, time), HOST_NS);
           counts.exec++;
         }
         continue;
       }
       if (cached) this.core.delete(p.pid, time, HOST_NS); // pid reused since the last poll
-      this.core.addProcfs({ ...this.fields(p), time: p.startTime }, HOST_NS);
+      this.core.addProcfs(procfsExecInput(p), HOST_NS);
       counts.fork++;
     }
     const gone: number[] = [];
@@ -60,21 +60,5 @@ export class ProcfsPoller {
     this.totals.exec += counts.exec;
     this.totals.exit += counts.exit;
     return counts;
-  }
-
-  private fields(p: ProcfsProcess) {
-    return {
-      pid: p.pid,
-      ppid: p.ppid,
-      path: p.path,
-      inode: p.inode,
-      argv: p.argv,
-      envp: p.envp,
-      comm: p.comm,
-      credentials: p.credentials,
-      tty: p.tty,
-      containerId: p.containerId,
-      cgroup: p.cgroup,
-    };
   }
 }

@@ -8,7 +8,7 @@
 
 import { readFileSync, readlinkSync, statSync } from 'node:fs';
 import { readdir, readFile, readlink, stat as statFile } from 'node:fs/promises';
-import type { Credentials } from '../../cache/types.js';
+import type { Credentials, ExecInput } from '../../cache/types.js';
 
 /** Clock ticks per second of the times in /proc/<pid>/stat (sysconf(_SC_CLK_TCK)): 100 on every Linux ABI. */
 export const CLK_TCK = 100;
@@ -55,6 +55,28 @@ export interface ProcfsProcess {
   containerId: string;
   /** PF_KTHREAD, or kthreadd (pid 2), or a child of kthreadd. */
   kernelThread: boolean;
+}
+
+/**
+ * A process read from /proc as an exec input of the cache: its image, argv,
+ * credentials and context at `time` (its start time unless given). `pid` and
+ * `ppid` may be replaced by namespaced ones.
+ */
+export function procfsExecInput(p: ProcfsProcess, time = p.startTime, pid = p.pid, ppid = p.ppid): ExecInput {
+  return {
+    pid,
+    ppid,
+    time,
+    path: p.path,
+    inode: p.inode,
+    argv: p.argv,
+    envp: p.envp,
+    comm: p.comm,
+    credentials: p.credentials,
+    tty: p.tty,
+    containerId: p.containerId,
+    cgroup: p.cgroup,
+  };
 }
 
 export interface ProcfsReadOptions {
