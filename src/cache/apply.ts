@@ -9,6 +9,7 @@
 
 import { C } from './counters.js';
 import { CRED_WORDS } from './creds.js';
+import { APPLY_DELAY_ITERATIONS, applyDelay } from './test-hooks.js';
 import {
   F_ARGS_TRUNCATED,
   F_ENVS_TRUNCATED,
@@ -95,6 +96,7 @@ const ADDED = [C.addedEvent, C.addedSnapshot, C.addedProcfs];
 
 /** Applies a fork. Returns the child's row, or a negative REJECTED_* code. */
 export function applyFork(t: ProcessTable, a: ForkArgs): number {
+  if (APPLY_DELAY_ITERATIONS > 0) applyDelay();
   const strings = t.strings;
   const reject = forkRejection(a);
   if (reject < 0) {
@@ -189,6 +191,7 @@ function forkRejection(a: ForkArgs): number {
  * a negative REJECTED_* code.
  */
 export function applyExec(t: ProcessTable, a: ExecArgs): number {
+  if (APPLY_DELAY_ITERATIONS > 0) applyDelay();
   const strings = t.strings;
   if (a.pid === 0) {
     releaseExecArgs(t, a);

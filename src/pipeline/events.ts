@@ -1,0 +1,114 @@
+// Decoded stream events: what sources produce and what the record format
+// encodes (src/pipeline/record.ts). A fork or exec event carries the full
+// state of the process image (DESIGN.md invariant 2: self-contained events),
+// as the BPF programs read it in the kernel; the apply code takes what is
+// given and inherits the rest from a parent it can see.
+
+import type { ByteString, Credentials } from '../cache/types.js';
+
+interface Base {
+  /** Kernel clock, nanoseconds. */
+  time: bigint;
+  /** CPU that emitted the event (0 for sources without CPUs). */
+  cpu: number;
+}
+
+/** The state of a process image, as carried by fork and exec events. */
+export interface ImageState {
+  path?: ByteString;
+  /** Inode of the executable; 0 when unknown. */
+  inode: number;
+  comm?: ByteString;
+  argv?: readonly ByteString[];
+  argsTruncated?: boolean;
+  envp?: readonly ByteString[];
+  envsTruncated?: boolean;
+  credentials?: Partial<Credentials>;
+  tty?: string;
+  containerId?: string;
+  cgroup?: string;
+  interpreter?: ByteString;
+}
+
+export interface ForkEvent extends Base, ImageState {
+  type: 'fork';
+  pid: number;
+  ppid: number;
+  /** Pid namespace id (0 = host keys). */
+  pidns: number;
+  /** Exec time of the image the child inherits (0n when unknown). */
+  execTime: bigint;
+  kernelThread?: boolean;
+}
+
+export interface ExecEvent extends Base, ImageState {
+  type: 'exec';
+  pid: number;
+  /** -1 when unknown. */
+  ppid: number;
+  pidns: number;
+  /** Inode of the image run before this exec; 0 when unknown. */
+  prevInode: number;
+}
+
+export interface ExitEvent extends Base {
+  type: 'exit';
+  pid: number;
+  pidns: number;
+  exitCode: number;
+}
+
+/** Credential change (setuid family, setgid family, capset, login uid): -1 / -1n fields are unchanged. */
+export interface CredsEvent extends Base {
+  type: 'creds';
+  pid: number;
+  pidns: number;
+  credentials: Partial<Credentials>;
+}
+
+/** comm change (prctl PR_SET_NAME, task_rename). */
+export interface RenameEvent extends Base {
+  type: 'rename';
+  pid: number;
+  pidns: number;
+  comm: ByteString;
+}
+
+/** The kernel (or a ring) lost `count` events of this CPU. */
+export interface LostEvent extends Base {
+  type: 'lost';
+  count: number;
+}
+
+/** Flush exited pids older than the retention at `time` (dequeueExited(time)); sent to every shard. */
+export interface FlushEvent extends Base {
+  type: 'flush';
+}
+
+/** Flush a pid from the live cache now (deleteEntry). */
+export interface DeleteEvent extends Base {
+  type: 'delete';
+  pid: number;
+  pidns: number;
+}
+
+/** The kernel reports a new parent for a process (reparenting to a subreaper or init). */
+export interface ReparentEvent extends Base {
+  type: 'reparent';
+  pid: number;
+  pidns: number;
+  ppid: number;
+}
+
+export type StreamEvent =
+  | ForkEvent
+  | ExecEvent
+  | ExitEvent
+  | CredsEvent
+  | RenameEvent
+  | LostEvent
+  | FlushEvent
+  | DeleteEvent
+  | ReparentEvent;
+
+export type StreamEventType = StreamEvent['type'];
