@@ -17,9 +17,10 @@ import {
   F_IS_EXEC,
   F_IS_EXEC_EXEC,
   F_PARENT_MISSING,
+  F_REMOTE_PARENT,
   F_USED,
+  ProcessTable,
   SOURCE_EVENT,
-  type ProcessTable,
 } from './table.js';
 
 /** Bits of ctxMask: which parts of the context blob (tty \0 containerId \0 cgroup) are given. */
@@ -41,8 +42,15 @@ export interface ForkArgs {
   pidns: number;
   time: bigint;
   inode: number;
+  /** Exec time of the inherited image; used when the parent is not in this table (0n: unknown). */
+  execTime: bigint;
   pathId: number;
   commId: number;
+  argvId: number;
+  envpId: number;
+  interpId: number;
+  argsTruncated: boolean;
+  envsTruncated: boolean;
   /** Credential words (see creds.ts) and the mask of the fields given. */
   creds: Uint32Array;
   credsMask: number;
@@ -50,6 +58,8 @@ export interface ForkArgs {
   ctxMask: number;
   source: number;
   kernelThread: boolean;
+  /** The parent lives in another shard: link by key, take the image from the args. */
+  parentRemote: boolean;
 }
 
 export interface ExecArgs {
@@ -76,9 +86,10 @@ export interface ExecArgs {
 
 export function newForkArgs(): ForkArgs {
   return {
-    pid: 0, ppid: 0, pidns: 0, time: 0n, inode: 0, pathId: -1, commId: -1,
+    pid: 0, ppid: 0, pidns: 0, time: 0n, inode: 0, execTime: 0n, pathId: -1, commId: -1, argvId: -1,
+    envpId: -1, interpId: -1, argsTruncated: false, envsTruncated: false,
     creds: new Uint32Array(CRED_WORDS), credsMask: 0, ctxId: -1, ctxMask: 0,
-    source: SOURCE_EVENT, kernelThread: false,
+    source: SOURCE_EVENT, kernelThread: false, parentRemote: false,
   };
 }
 
@@ -97,41 +108,38 @@ const ADDED = [C.addedEvent, C.addedSnapshot, C.addedProcfs];
 /** Applies a fork. Returns the child's row, or a negative REJECTED_* code. */
 export function applyFork(t: ProcessTable, a: ForkArgs): number {
   if (APPLY_DELAY_ITERATIONS > 0) applyDelay();
-  const strings = t.strings;
   const reject = forkRejection(a);
   if (reject < 0) {
     t.counters[reject === REJECTED_PID0 ? C.rejectedPid0 : C.rejectedKernelThread]!++;
-    strings.decref(a.pathId);
-    strings.decref(a.commId);
-    strings.decref(a.ctxId);
+    releaseForkArgs(t, a);
     return reject;
   }
   t.noteTime(a.time);
-  const parent = a.ppid > 0 ? t.lookup(a.ppid, a.pidns) : -1;
+  const remote = a.parentRemote && a.ppid > 0;
+  const parent = a.ppid > 0 && !remote ? t.lookup(a.ppid, a.pidns) : -1;
   if (parent >= 0) t.pin(parent);
   const row = t.allocRow();
   if (row < 0) {
     t.counters[C.rejectedTableFull]!++;
-    strings.decref(a.pathId);
-    strings.decref(a.commId);
-    strings.decref(a.ctxId);
+    releaseForkArgs(t, a);
     if (parent >= 0) t.release(parent);
     return REJECTED_TABLE_FULL;
   }
   const prev = t.lookup(a.pid, a.pidns);
   if (prev >= 0) {
     // pid reuse: the cached instance ends here
-    if (t.exitTime[prev] === 0n) t.exitTime[prev] = a.time;
+    endAt(t, prev, a.time);
     t.counters[C.pidReuse]!++;
     t.indexRemove(prev);
   }
 
+  const strings = t.strings;
+  t.beginWrite(row);
   t.pid[row] = a.pid;
   t.ppid[row] = a.ppid;
-  t.pidns[row] = a.pidns;
+  t.setPidns(row, a.pidns);
   t.forkTime[row] = a.time;
-  t.source[row] = a.source;
-  let flags = F_USED;
+  let flags = F_USED | ProcessTable.sourceFlags(a.source);
   let baseCreds = t.creds.unknownId;
   let baseCtx = 0;
   if (parent >= 0) {
@@ -150,31 +158,36 @@ export function applyFork(t: ProcessTable, a: ForkArgs): number {
       flags |= F_PARENT_MISSING;
       t.counters[C.forkInodeMismatch]!++;
       t.inode[row] = a.inode;
-      if (a.pathId >= 0) {
-        strings.decref(t.pathId[row]!);
-        t.pathId[row] = a.pathId;
-        a.pathId = -1;
-      }
+      a.pathId = take(t, row, t.pathId, a.pathId);
     }
     t.setAncestor(row, parent);
     t.release(parent); // unpin: the ancestor link now holds it
   } else {
-    if (a.ppid !== 0) flags |= F_PARENT_MISSING; // ppid 0: a child of the kernel, nothing is missing
+    // no parent here: the image is the event's
+    if (remote) flags |= F_REMOTE_PARENT; // missing or not is decided by readers, from the parent's shard
+    else if (a.ppid !== 0) flags |= F_PARENT_MISSING; // ppid 0: a child of the kernel, nothing is missing
     t.inode[row] = a.inode;
-    t.execTime[row] = 0n;
-    if (a.pathId >= 0) {
-      t.pathId[row] = a.pathId;
-      a.pathId = -1;
-    }
+    t.execTime[row] = a.execTime;
+    a.pathId = take(t, row, t.pathId, a.pathId);
   }
-  strings.decref(a.pathId);
-  if (a.commId >= 0) {
-    strings.decref(t.commId[row]!);
-    t.commId[row] = a.commId;
+  // given image fields override the inherited ones
+  a.commId = take(t, row, t.commId, a.commId);
+  if (a.argvId >= 0) {
+    a.argvId = take(t, row, t.argvId, a.argvId);
+    flags = (flags & ~F_ARGS_TRUNCATED) | (a.argsTruncated ? F_ARGS_TRUNCATED : 0);
   }
+  if (a.envpId >= 0) {
+    a.envpId = take(t, row, t.envpId, a.envpId);
+    flags = (flags & ~F_ENVS_TRUNCATED) | (a.envsTruncated ? F_ENVS_TRUNCATED : 0);
+  }
+  a.interpId = take(t, row, t.interpId, a.interpId);
+  if (parent >= 0 && a.execTime !== 0n) t.execTime[row] = a.execTime;
   t.credsId[row] = a.credsMask === 0 ? increfCreds(t, baseCreds) : t.mergeCreds(baseCreds, a.creds, a.credsMask);
   t.ctxId[row] = mergeCtx(t, baseCtx, a.ctxId, a.ctxMask);
+  a.ctxId = -1; // consumed by mergeCtx
   t.flags[row] = flags;
+  t.endWrite(row);
+  releaseForkArgs(t, a); // what was given but not used (path with a matching parent)
   t.indexInsert(row);
   t.counters[ADDED[a.source]!]!++;
   return row;
@@ -186,13 +199,28 @@ function forkRejection(a: ForkArgs): number {
   return 0;
 }
 
+/** Stores a given string id in column[row] in place of the inherited one; returns -1 (consumed) or the untouched -1. */
+function take(t: ProcessTable, row: number, column: Int32Array, given: number): number {
+  if (given < 0) return -1;
+  t.strings.decref(column[row]!);
+  column[row] = given;
+  return -1;
+}
+
+/** Sets the exit time of an entry that ends now (pid reuse, exec), unless it already exited. */
+function endAt(t: ProcessTable, row: number, time: bigint): void {
+  if (t.exitTime[row] !== 0n) return;
+  t.beginWrite(row);
+  t.exitTime[row] = time;
+  t.endWrite(row);
+}
+
 /**
  * Applies an exec. Returns the new row, the current row for an exec bomb, or
  * a negative REJECTED_* code.
  */
 export function applyExec(t: ProcessTable, a: ExecArgs): number {
   if (APPLY_DELAY_ITERATIONS > 0) applyDelay();
-  const strings = t.strings;
   if (a.pid === 0) {
     releaseExecArgs(t, a);
     t.counters[C.rejectedPid0]!++;
@@ -224,7 +252,9 @@ export function applyExec(t: ProcessTable, a: ExecArgs): number {
     t.credsId[prev] === credsId
   ) {
     // exec bomb: the same image again; keep the entry, refresh its exec time
+    t.beginWrite(prev);
     t.execTime[prev] = a.time;
+    t.endWrite(prev);
     t.counters[C.execBombs]!++;
     t.creds.decref(credsId);
     releaseExecArgs(t, a);
@@ -240,8 +270,9 @@ export function applyExec(t: ProcessTable, a: ExecArgs): number {
     if (prev >= 0) t.release(prev);
     return REJECTED_TABLE_FULL;
   }
+  t.beginWrite(row);
   t.pid[row] = a.pid;
-  t.pidns[row] = a.pidns;
+  t.setPidns(row, a.pidns);
   t.execTime[row] = a.time;
   t.inode[row] = a.inode;
   t.pathId[row] = normalId(a.pathId);
@@ -250,8 +281,7 @@ export function applyExec(t: ProcessTable, a: ExecArgs): number {
   t.envpId[row] = normalId(a.envpId);
   t.interpId[row] = normalId(a.interpId);
   t.credsId[row] = credsId;
-  t.source[row] = a.source;
-  let flags = F_USED | F_IS_EXEC;
+  let flags = F_USED | F_IS_EXEC | ProcessTable.sourceFlags(a.source);
   if (a.argsTruncated) flags |= F_ARGS_TRUNCATED;
   if (a.envsTruncated) flags |= F_ENVS_TRUNCATED;
   if (prev >= 0) {
@@ -263,9 +293,10 @@ export function applyExec(t: ProcessTable, a: ExecArgs): number {
       flags |= F_PARENT_MISSING;
       t.counters[C.execPrevInodeMismatch]!++;
     }
-    if (t.exitTime[prev] === 0n) t.exitTime[prev] = a.time;
     t.flags[row] = flags;
     t.setAncestor(row, prev);
+    t.endWrite(row);
+    endAt(t, prev, a.time);
     t.indexReplace(prev, row);
     t.release(prev); // unpin
   } else {
@@ -273,6 +304,7 @@ export function applyExec(t: ProcessTable, a: ExecArgs): number {
     t.forkTime[row] = a.time;
     t.ctxId[row] = mergeCtx(t, 0, a.ctxId, a.ctxMask);
     t.flags[row] = flags | F_PARENT_MISSING;
+    t.endWrite(row);
     t.indexInsert(row);
   }
   t.counters[ADDED[a.source]!]!++;
@@ -288,8 +320,10 @@ export function applyExit(t: ProcessTable, pid: number, pidns: number, time: big
   }
   t.noteTime(time);
   if (t.exitTime[row] === 0n) {
+    t.beginWrite(row);
     t.exitTime[row] = time;
     t.exitCode[row] = exitCode;
+    t.endWrite(row);
   }
   if ((t.flags[row]! & F_EXIT_QUEUED) === 0) t.queueExited(row);
   return true;
@@ -300,7 +334,7 @@ export function applyDelete(t: ProcessTable, pid: number, pidns: number, time: b
   const row = t.lookup(pid, pidns);
   if (row < 0) return false;
   t.noteTime(time);
-  if (t.exitTime[row] === 0n) t.exitTime[row] = time;
+  endAt(t, row, time);
   t.indexRemove(row);
   t.counters[C.flushed]!++;
   return true;
@@ -316,9 +350,54 @@ export function applyCredentials(t: ProcessTable, pid: number, pidns: number, va
   if (mask === 0) return true;
   t.pin(row);
   const id = t.mergeCreds(t.credsId[row]!, values, mask);
-  t.creds.decref(t.credsId[row]!);
+  const old = t.credsId[row]!;
+  t.beginWrite(row);
   t.credsId[row] = id;
+  t.endWrite(row);
+  t.creds.decref(old);
   t.release(row);
+  return true;
+}
+
+/** Sets the comm of the current entry of pid (prctl PR_SET_NAME); consumes commId. */
+export function applyRename(t: ProcessTable, pid: number, pidns: number, commId: number): boolean {
+  const row = t.lookup(pid, pidns);
+  if (row < 0) {
+    t.counters[C.updateMisses]!++;
+    t.strings.decref(commId);
+    return false;
+  }
+  const old = t.commId[row]!;
+  t.beginWrite(row);
+  t.commId[row] = normalId(commId);
+  t.endWrite(row);
+  t.strings.decref(old);
+  return true;
+}
+
+/**
+ * A child in another shard forked from (ppid, pidns) at `forkTime` (LINK):
+ * hold the parent entry of that time for it. `inode` is the child's image
+ * at fork: a difference with the parent's is a lost exec of the parent.
+ */
+export function applyLink(t: ProcessTable, ppid: number, pidns: number, forkTime: bigint, inode: number): boolean {
+  const row = t.findAt(ppid, pidns, forkTime);
+  if (row < 0) {
+    t.counters[C.linkMisses]!++;
+    return false;
+  }
+  if (inode !== 0 && t.inode[row] !== 0 && inode !== t.inode[row]) t.counters[C.forkInodeMismatch]!++;
+  t.addRemoteRef(row);
+  return true;
+}
+
+/** The remote child linked by (ppid, pidns, forkTime) is gone (UNLINK). */
+export function applyUnlink(t: ProcessTable, ppid: number, pidns: number, forkTime: bigint): boolean {
+  const row = t.findAt(ppid, pidns, forkTime);
+  if (row < 0 || !t.dropRemoteRef(row)) {
+    t.counters[C.unlinkMisses]!++;
+    return false;
+  }
   return true;
 }
 
@@ -329,20 +408,27 @@ export function applyCredentials(t: ProcessTable, pid: number, pidns: number, va
  */
 export function relinkParent(t: ProcessTable, row: number, parentRow: number, ppid: number): boolean {
   const pid = t.pid[row]!;
-  const pidns = t.pidns[row]!;
   let forkEnd = row;
-  for (let up = t.ancestor[forkEnd]!; up >= 0 && t.pid[up] === pid && t.pidns[up] === pidns; up = t.ancestor[up]!) {
+  for (let up = t.ancestor[forkEnd]!; up >= 0 && t.pid[up] === pid && t.forkTime[up] === t.forkTime[row]; up = t.ancestor[up]!) {
     forkEnd = up;
   }
   for (let up = parentRow, steps = 0; up >= 0 && steps <= t.capacity; up = t.ancestor[up]!, steps++) {
     if (up === forkEnd) return false;
   }
+  const hadRemoteParent = (t.flags[forkEnd]! & F_REMOTE_PARENT) !== 0;
+  const oldPpid = t.ppid[forkEnd]!;
   for (let r = row; ; r = t.ancestor[r]!) {
+    t.beginWrite(r);
     t.ppid[r] = ppid;
+    t.endWrite(r);
     if (r === forkEnd) break;
   }
+  t.beginWrite(forkEnd);
+  t.flags[forkEnd]! &= ~(F_PARENT_MISSING | F_REMOTE_PARENT);
   t.setAncestor(forkEnd, parentRow);
-  t.flags[forkEnd]! &= ~F_PARENT_MISSING;
+  t.endWrite(forkEnd);
+  // the old parent's shard held its entry for this child: let it go
+  if (hadRemoteParent) t.onRemoteParentReleased?.(oldPpid, t.pidnsOf(forkEnd), t.forkTime[forkEnd]!);
   return true;
 }
 
@@ -353,6 +439,17 @@ function increfCreds(t: ProcessTable, id: number): number {
 
 function normalId(id: number): number {
   return id < 0 ? 0 : id;
+}
+
+function releaseForkArgs(t: ProcessTable, a: ForkArgs): void {
+  const s = t.strings;
+  s.decref(a.pathId);
+  s.decref(a.commId);
+  s.decref(a.argvId);
+  s.decref(a.envpId);
+  s.decref(a.ctxId);
+  s.decref(a.interpId);
+  a.pathId = a.commId = a.argvId = a.envpId = a.ctxId = a.interpId = -1;
 }
 
 function releaseExecArgs(t: ProcessTable, a: ExecArgs): void {
@@ -450,9 +547,10 @@ export function applyProcfsEntry(t: ProcessTable, a: ExecArgs): number {
     if (parent >= 0) t.release(parent);
     return REJECTED_TABLE_FULL;
   }
+  t.beginWrite(row);
   t.pid[row] = a.pid;
   t.ppid[row] = ppid;
-  t.pidns[row] = a.pidns;
+  t.setPidns(row, a.pidns);
   t.forkTime[row] = a.time;
   t.execTime[row] = a.time;
   t.inode[row] = a.inode;
@@ -463,8 +561,7 @@ export function applyProcfsEntry(t: ProcessTable, a: ExecArgs): number {
   t.interpId[row] = normalId(a.interpId);
   t.credsId[row] = t.mergeCreds(t.creds.unknownId, a.creds, a.credsMask);
   t.ctxId[row] = mergeCtx(t, 0, a.ctxId, a.ctxMask);
-  t.source[row] = a.source;
-  let flags = F_USED;
+  let flags = F_USED | ProcessTable.sourceFlags(a.source);
   if (a.argsTruncated) flags |= F_ARGS_TRUNCATED;
   if (a.envsTruncated) flags |= F_ENVS_TRUNCATED;
   if (parent >= 0) {
@@ -477,6 +574,7 @@ export function applyProcfsEntry(t: ProcessTable, a: ExecArgs): number {
     if (ppid > 0) flags |= F_PARENT_MISSING;
   }
   t.flags[row] = flags;
+  t.endWrite(row);
   t.indexInsert(row);
   t.counters[ADDED[a.source]!]!++;
   return row;

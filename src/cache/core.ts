@@ -139,7 +139,7 @@ export class CacheCore {
     snapshotKernelThreads: 0,
   };
 
-  constructor(options: ResolverOptions = {}) {
+  constructor(options: ResolverOptions = {}, keyedByNamespace = false) {
     if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
     for (const key of Object.keys(options)) {
       if (!OPTION_KEYS.has(key)) throw new TypeError(`unknown option "${key}"`);
@@ -147,6 +147,7 @@ export class CacheCore {
     const capacity = options.capacity ?? 65536;
     this.table = ProcessTable.create({
       capacity,
+      keyedByNamespace,
       stringCapacity: options.stringCapacity,
       stringBytes: options.stringBytes,
     });
@@ -209,8 +210,9 @@ export class CacheCore {
     const pid = checkPid('exit.pid', ev.pid);
     const time = checkTime('exit.time', ev.time);
     const code = ev.exitCode ?? 0;
-    if (!Number.isInteger(code)) throw new TypeError(`exit.exitCode must be an integer, got ${String(code)}`);
-    return applyExit(this.table, pid, pidns, time, code | 0);
+    if (typeof code !== 'number' || !Number.isInteger(code)) throw new TypeError(`exit.exitCode must be an integer, got ${String(code)}`);
+    if (code < 0 || code > 0xffff) throw new RangeError(`exit.exitCode must be a wait status in 0..65535, got ${code}`);
+    return applyExit(this.table, pid, pidns, time, code);
   }
 
   delete(pid: number, time: bigint, pidns: number): void {
@@ -254,7 +256,7 @@ export class CacheCore {
     const t = this.table;
     let row = t.lookup(pid, pidns);
     if (row >= 0) {
-      this.reader.hits[t.source[row]!]!++;
+      this.reader.hits[t.sourceOf(row)]!++;
       return this.entries.read(row);
     }
     this.reader.misses++;
@@ -338,7 +340,7 @@ export class CacheCore {
       cacheSize: t.liveCount,
       rows: t.rowsUsed,
       rowCapacity: t.capacity,
-      bytesPerRow: bytesPerRow(t.capacity),
+      bytesPerRow: bytesPerRow(t.capacity, t.keyedByNamespace),
       strings: { count: t.strings.count, bytes: t.strings.bytesUsed },
       hits: { event: r.hits[0]!, snapshot: r.hits[1]!, procfs: r.hits[2]! },
       misses: r.misses,

@@ -23,6 +23,8 @@ export const WRITER_COUNTERS = [
   'rejectedKernelThread',
   'rejectedTableFull',
   'stringsFull',
+  'linkMisses',
+  'unlinkMisses',
 ] as const;
 
 export type WriterCounter = (typeof WRITER_COUNTERS)[number];

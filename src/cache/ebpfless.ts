@@ -30,7 +30,7 @@ export class EbpflessResolver {
   private readonly core: CacheCore;
 
   constructor(options?: ResolverOptions) {
-    this.core = new CacheCore(options);
+    this.core = new CacheCore(options, true);
   }
 
   get size(): number {

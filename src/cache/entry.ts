@@ -104,8 +104,8 @@ export class EntryDecoder {
       isExec: (flags & F_IS_EXEC) !== 0,
       isExecExec: (flags & F_IS_EXEC_EXEC) !== 0,
       isParentMissing: (flags & F_PARENT_MISSING) !== 0,
-      source: SOURCES[t.source[row]!] ?? 'event',
-      pidns: t.pidns[row]!,
+      source: SOURCES[t.sourceOf(row)] ?? 'event',
+      pidns: t.pidnsOf(row),
       ancestor,
     });
     if (this.withEnvs) envpOf.set(entry, this.lists.get(t.envpId[row]!));

@@ -17,15 +17,22 @@ import { carveColumns, layoutBytes, type ColumnSpec, bytesPer } from './sab-layo
 import { StringTable, type StringTableHandles } from './strings.js';
 import { WRITER_COUNTERS } from './counters.js';
 
-// Row flags
+// Row flags (u16). The source of a row is kept in two bits of the same word.
 export const F_USED = 1;
 export const F_IS_EXEC = 2;
 export const F_IS_EXEC_EXEC = 4;
 export const F_PARENT_MISSING = 8;
 export const F_ARGS_TRUNCATED = 16;
 export const F_ENVS_TRUNCATED = 32;
+/** The row has a slot in the pid index. */
 export const F_IN_INDEX = 64;
 export const F_EXIT_QUEUED = 128;
+/** The row is the current entry of its pid (in the live cache). */
+export const F_CURRENT = 256;
+/** The fork parent lives in another shard: linked by key (ppid, forkTime), not by row. */
+export const F_REMOTE_PARENT = 512;
+const SOURCE_SHIFT = 12;
+const SOURCE_BITS = 3 << SOURCE_SHIFT;
 
 export const SOURCE_EVENT = 0;
 export const SOURCE_SNAPSHOT = 1;
@@ -35,19 +42,23 @@ export const SOURCE_PROCFS = 2;
 const M_FREE_HEAD = 0; // first free row, -1 when none (rows >= M_NEXT_ROW are free too)
 const M_NEXT_ROW = 1;
 const M_ROWS_USED = 2;
-const M_LIVE = 3; // pids in the index
+const M_LIVE = 3; // current entries
 const M_EXITQ_COUNT = 4; // entries in the exit heap
+const M_INDEX_VERSION = 5; // odd while the writer changes the pid index (readers retry)
 const META_WORDS = 8;
 
-export const ROW_COLUMNS = (capacity: number) =>
+export const ROW_COLUMNS = (capacity: number, keyedByNamespace: boolean) =>
   [
     { name: 'pid', type: 'i32', length: capacity },
     { name: 'ppid', type: 'i32', length: capacity },
-    { name: 'pidns', type: 'u32', length: capacity },
+    // only tables keyed by (pid, namespace) pay for this column
+    { name: 'pidns', type: 'u32', length: keyedByNamespace ? capacity : 0 },
     { name: 'ancestor', type: 'i32', length: capacity },
     { name: 'refs', type: 'u32', length: capacity },
-    { name: 'seq', type: 'u32', length: capacity },
-    { name: 'exitCode', type: 'i32', length: capacity },
+    { name: 'remoteRefs', type: 'u32', length: capacity },
+    { name: 'seq', type: 'u16', length: capacity },
+    { name: 'flags', type: 'u16', length: capacity },
+    { name: 'exitCode', type: 'u16', length: capacity },
     { name: 'forkTime', type: 'i64', length: capacity },
     { name: 'execTime', type: 'i64', length: capacity },
     { name: 'exitTime', type: 'i64', length: capacity },
@@ -59,13 +70,11 @@ export const ROW_COLUMNS = (capacity: number) =>
     { name: 'credsId', type: 'i32', length: capacity },
     { name: 'ctxId', type: 'i32', length: capacity },
     { name: 'interpId', type: 'i32', length: capacity },
-    { name: 'flags', type: 'u8', length: capacity },
-    { name: 'source', type: 'u8', length: capacity },
   ] as const satisfies readonly ColumnSpec[];
 
-const TABLE_COLUMNS = (capacity: number) =>
+const TABLE_COLUMNS = (capacity: number, keyedByNamespace: boolean) =>
   [
-    ...ROW_COLUMNS(capacity),
+    ...ROW_COLUMNS(capacity, keyedByNamespace),
     { name: 'meta', type: 'i32', length: META_WORDS },
     { name: 'newestTime', type: 'i64', length: 1 },
     { name: 'counters', type: 'f64', length: WRITER_COUNTERS.length },
@@ -77,6 +86,8 @@ const TABLE_COLUMNS = (capacity: number) =>
 export interface ProcessTableOptions {
   /** Entry rows (live processes plus the exited ancestors they still need). */
   capacity: number;
+  /** Key rows by (pid, pid namespace) instead of pid alone (EbpflessResolver). */
+  keyedByNamespace?: boolean;
   /** Interned strings; default 3 per row. */
   stringCapacity?: number;
   /** Bytes for string contents; default 256 per row. */
@@ -87,32 +98,46 @@ export interface ProcessTableOptions {
 
 export interface ProcessTableHandles {
   readonly capacity: number;
+  readonly keyedByNamespace: boolean;
   readonly rows: SharedArrayBuffer;
   readonly strings: StringTableHandles;
   readonly credentials: StringTableHandles;
 }
 
-/** Bytes of one row in the row columns and its share of the pid index. */
-export function bytesPerRow(capacity: number): number {
-  const cols = ROW_COLUMNS(capacity).reduce((n, c) => n + bytesPer(c.type), 0);
+/** Bytes of one row in the row columns plus its share of the pid index. */
+export function bytesPerRow(capacity: number, keyedByNamespace = false): number {
+  const cols = ROW_COLUMNS(capacity, keyedByNamespace).reduce((n, c) => n + (c.length > 0 ? bytesPer(c.type) : 0), 0);
   return cols + (OpenIndex.slotCountFor(capacity) * 4) / capacity;
 }
 
 export const MAX_CAPACITY = 1 << 24;
 
+/**
+ * Reader protocol (any thread): a row is read between two loads of its
+ * `seq`; an odd or changed value means a writer was in it, and the read is
+ * retried. The writer makes seq odd (Atomics.store) before it changes a row
+ * and even again after: Atomics operations are full fences in V8, so the
+ * plain field stores cannot move outside that window. A reader following an
+ * ancestor link re-checks the child's seq after reading the ancestor, so a
+ * row freed and reused under it is noticed. Index probes are checked the
+ * same way against the table-wide index version.
+ */
 export class ProcessTable {
   readonly handles: ProcessTableHandles;
   readonly capacity: number;
+  readonly keyedByNamespace: boolean;
   readonly strings: StringTable;
   readonly creds: CredentialTable;
 
   readonly pid: Int32Array;
   readonly ppid: Int32Array;
-  readonly pidns: Uint32Array;
+  private readonly pidnsColumn: Uint32Array;
   readonly ancestor: Int32Array;
   readonly refs: Uint32Array;
-  readonly seq: Uint32Array;
-  readonly exitCode: Int32Array;
+  readonly remoteRefs: Uint32Array;
+  readonly seq: Uint16Array;
+  readonly flags: Uint16Array;
+  readonly exitCode: Uint16Array;
   readonly forkTime: BigInt64Array;
   readonly execTime: BigInt64Array;
   readonly exitTime: BigInt64Array;
@@ -124,26 +149,28 @@ export class ProcessTable {
   readonly credsId: Int32Array;
   readonly ctxId: Int32Array;
   readonly interpId: Int32Array;
-  readonly flags: Uint8Array;
-  readonly source: Uint8Array;
   readonly counters: Float64Array;
   readonly newestTime: BigInt64Array;
-  private readonly meta: Int32Array;
+  readonly meta: Int32Array;
   private readonly index: OpenIndex;
   private readonly exitHeapRow: Int32Array;
   private readonly exitHeapTime: BigInt64Array;
-  private readonly hashOfRow = (row: number): number => hashPidKey(this.pid[row]!, this.pidns[row]!);
+  private readonly hashOfRow = (row: number): number => hashPidKey(this.pid[row]!, this.pidnsOf(row));
+  /** Called when a row whose parent is remote is reclaimed (the pipeline sends an UNLINK). */
+  onRemoteParentReleased: ((ppid: number, pidns: number, forkTime: bigint) => void) | undefined;
 
   static create(options: ProcessTableOptions): ProcessTable {
     const capacity = options.capacity;
     if (!Number.isInteger(capacity) || capacity < 16 || capacity > MAX_CAPACITY) {
       throw new RangeError(`capacity must be an integer in 16..${MAX_CAPACITY}, got ${String(capacity)}`);
     }
+    const keyed = options.keyedByNamespace === true;
     const strings = StringTable.create(options.stringCapacity ?? capacity * 3, options.stringBytes ?? capacity * 256);
     const creds = CredentialTable.create(options.credentialCapacity ?? Math.max(1024, capacity >> 2));
     const handles: ProcessTableHandles = {
       capacity,
-      rows: new SharedArrayBuffer(layoutBytes(TABLE_COLUMNS(capacity))),
+      keyedByNamespace: keyed,
+      rows: new SharedArrayBuffer(layoutBytes(TABLE_COLUMNS(capacity, keyed))),
       strings: strings.handles,
       credentials: creds.handles,
     };
@@ -156,13 +183,16 @@ export class ProcessTable {
   constructor(handles: ProcessTableHandles) {
     this.handles = handles;
     this.capacity = handles.capacity;
-    const c = carveColumns(handles.rows, TABLE_COLUMNS(handles.capacity));
+    this.keyedByNamespace = handles.keyedByNamespace;
+    const c = carveColumns(handles.rows, TABLE_COLUMNS(handles.capacity, handles.keyedByNamespace));
     this.pid = c.pid;
     this.ppid = c.ppid;
-    this.pidns = c.pidns;
+    this.pidnsColumn = c.pidns;
     this.ancestor = c.ancestor;
     this.refs = c.refs;
+    this.remoteRefs = c.remoteRefs;
     this.seq = c.seq;
+    this.flags = c.flags;
     this.exitCode = c.exitCode;
     this.forkTime = c.forkTime;
     this.execTime = c.execTime;
@@ -175,8 +205,6 @@ export class ProcessTable {
     this.credsId = c.credsId;
     this.ctxId = c.ctxId;
     this.interpId = c.interpId;
-    this.flags = c.flags;
-    this.source = c.source;
     this.meta = c.meta;
     this.newestTime = c.newestTime;
     this.counters = c.counters;
@@ -197,9 +225,54 @@ export class ProcessTable {
     return this.meta[M_ROWS_USED]!;
   }
 
-  // ---- pid index -------------------------------------------------------
+  pidnsOf(row: number): number {
+    return this.keyedByNamespace ? this.pidnsColumn[row]! : 0;
+  }
 
-  /** Current row of (pid, pidns), or -1. */
+  setPidns(row: number, pidns: number): void {
+    if (this.keyedByNamespace) this.pidnsColumn[row] = pidns;
+    else if (pidns !== 0) throw new RangeError('this table is keyed by pid only: pidns must be 0');
+  }
+
+  sourceOf(row: number): number {
+    return (this.flags[row]! & SOURCE_BITS) >> SOURCE_SHIFT;
+  }
+
+  static sourceFlags(source: number): number {
+    return (source << SOURCE_SHIFT) & SOURCE_BITS;
+  }
+
+  // ---- writer side of the reader protocol ------------------------------
+
+  /** Opens a write window on `row`: readers retry until endWrite. */
+  beginWrite(row: number): void {
+    Atomics.store(this.seq, row, (this.seq[row]! + 1) & 0xffff);
+  }
+
+  endWrite(row: number): void {
+    Atomics.store(this.seq, row, (this.seq[row]! + 1) & 0xffff);
+  }
+
+  private beginIndexWrite(): void {
+    Atomics.add(this.meta, M_INDEX_VERSION, 1);
+  }
+
+  private endIndexWrite(): void {
+    Atomics.add(this.meta, M_INDEX_VERSION, 1);
+  }
+
+  /** Index version for readers: odd while the writer changes the index. */
+  indexVersion(): number {
+    return Atomics.load(this.meta, M_INDEX_VERSION);
+  }
+
+  // ---- pid index -------------------------------------------------------
+  // The index holds the current entry of every live pid (F_CURRENT) and,
+  // in a sharded pipeline, the rows other shards link to by key
+  // (remoteRefs > 0), so that a retired instance stays findable while a
+  // remote descendant needs it. One key may have several slots.
+
+  /** Current row of (pid, pidns), or -1. Writer-side (no retry). */
   lookup(pid: number, pidns: number): number {
     const index = this.index;
     const slots = index.slots;
@@ -208,43 +281,102 @@ export class ProcessTable {
       const v = slots[slot]!;
       if (v === 0) return -1;
       const row = v - 1;
-      if (this.pid[row] === pid && this.pidns[row] === pidns) return row;
+      if (this.pid[row] === pid && (this.flags[row]! & F_CURRENT) !== 0 && this.pidnsOf(row) === pidns) return row;
       slot = index.next(slot);
     }
   }
 
-  /** Makes `row` the current entry of its pid. The pid must not be indexed. */
-  indexInsert(row: number): void {
+  /**
+   * The entry of (pid, pidns) that was current at time T: among the indexed
+   * rows of that key, the instance that had forked by T, and in it the
+   * image that had not yet been replaced by an exec at T. -1 when none.
+   */
+  findAt(pid: number, pidns: number, time: bigint): number {
     const index = this.index;
-    let slot = index.home(this.hashOfRow(row));
-    while (index.slots[slot] !== 0) slot = index.next(slot);
-    index.slots[slot] = row + 1;
-    this.flags[row]! |= F_IN_INDEX;
+    const slots = index.slots;
+    let best = -1;
+    let bestFork = -1n;
+    for (let slot = index.home(hashPidKey(pid, pidns)); ; slot = index.next(slot)) {
+      const v = slots[slot]!;
+      if (v === 0) break;
+      const row = v - 1;
+      if (this.pid[row] !== pid || this.pidnsOf(row) !== pidns) continue;
+      const fork = this.forkTime[row]!;
+      if (fork > time || fork < bestFork) continue;
+      let gen = row;
+      for (let up = this.ancestor[gen]!; up >= 0; up = this.ancestor[gen]!) {
+        if (this.pid[up] !== pid || this.forkTime[up] !== fork || this.exitTime[up]! <= time) break;
+        gen = up;
+      }
+      // an image replaced (or exited and flushed) before T is not the one; a
+      // current entry that exited but is not flushed yet still counts
+      const exit = this.exitTime[gen]!;
+      if (exit !== 0n && exit <= time && (this.flags[gen]! & F_CURRENT) === 0) continue;
+      best = gen;
+      bestFork = fork;
+    }
+    return best;
+  }
+
+  /** Makes `row` the current entry of its pid (no current entry may exist). */
+  indexInsert(row: number): void {
+    this.beginIndexWrite();
+    if ((this.flags[row]! & F_IN_INDEX) === 0) this.addSlot(row);
+    this.flags[row]! |= F_CURRENT;
+    this.endIndexWrite();
     this.refs[row]!++;
     this.meta[M_LIVE]!++;
   }
 
   /** Takes `row` out of the live cache; it may be reclaimed if nothing links to it. */
   indexRemove(row: number): void {
-    const index = this.index;
-    let slot = index.home(this.hashOfRow(row));
-    while (index.slots[slot] !== row + 1) slot = index.next(slot);
-    index.removeAt(slot, this.hashOfRow);
-    this.flags[row]! &= ~F_IN_INDEX;
+    this.beginIndexWrite();
+    this.flags[row]! &= ~F_CURRENT;
+    if (this.remoteRefs[row] === 0) this.removeSlot(row);
+    this.endIndexWrite();
     this.meta[M_LIVE]!--;
     this.release(row);
   }
 
-  /** Replaces `oldRow` by `newRow` in its index slot (exec: same pid, no reshuffle). */
+  /** Exec: `newRow` becomes the current entry in place of `oldRow`. */
   indexReplace(oldRow: number, newRow: number): void {
-    const index = this.index;
-    let slot = index.home(this.hashOfRow(oldRow));
-    while (index.slots[slot] !== oldRow + 1) slot = index.next(slot);
-    index.slots[slot] = newRow + 1;
-    this.flags[oldRow]! &= ~F_IN_INDEX;
-    this.flags[newRow]! |= F_IN_INDEX;
+    this.beginIndexWrite();
+    if (this.remoteRefs[oldRow] === 0) {
+      // same key: take over the slot, no reshuffle
+      const slot = this.slotOf(oldRow);
+      this.index.slots[slot] = newRow + 1;
+      this.flags[oldRow]! &= ~(F_CURRENT | F_IN_INDEX);
+    } else {
+      this.flags[oldRow]! &= ~F_CURRENT;
+      this.addSlot(newRow);
+    }
+    this.flags[newRow]! |= F_CURRENT | F_IN_INDEX;
+    this.endIndexWrite();
     this.refs[newRow]!++;
     this.release(oldRow);
+  }
+
+  /** A row of another shard links to `row` (LINK): keep it, and findable. */
+  addRemoteRef(row: number): void {
+    if ((this.flags[row]! & F_IN_INDEX) === 0) {
+      this.beginIndexWrite();
+      this.addSlot(row);
+      this.endIndexWrite();
+    }
+    this.remoteRefs[row]!++;
+    this.refs[row]!++;
+  }
+
+  /** A remote link to `row` is gone (UNLINK). False when it had none (bad input, counted by the caller). */
+  dropRemoteRef(row: number): boolean {
+    if (this.remoteRefs[row] === 0) return false;
+    if (--this.remoteRefs[row]! === 0 && (this.flags[row]! & F_CURRENT) === 0) {
+      this.beginIndexWrite();
+      this.removeSlot(row);
+      this.endIndexWrite();
+    }
+    this.release(row);
+    return true;
   }
 
   /** Calls `cb(row)` for every current entry. */
@@ -252,15 +384,41 @@ export class ProcessTable {
     const slots = this.index.slots;
     for (let i = 0; i < slots.length; i++) {
       const v = slots[i]!;
-      if (v !== 0) cb(v - 1);
+      if (v !== 0 && (this.flags[v - 1]! & F_CURRENT) !== 0) cb(v - 1);
     }
+  }
+
+  /** Index slots, for readers probing with the reader protocol. */
+  get indexSlots(): OpenIndex {
+    return this.index;
+  }
+
+  private addSlot(row: number): void {
+    const index = this.index;
+    let slot = index.home(this.hashOfRow(row));
+    while (index.slots[slot] !== 0) slot = index.next(slot);
+    index.slots[slot] = row + 1;
+    this.flags[row]! |= F_IN_INDEX;
+  }
+
+  private slotOf(row: number): number {
+    const index = this.index;
+    let slot = index.home(this.hashOfRow(row));
+    while (index.slots[slot] !== row + 1) slot = index.next(slot);
+    return slot;
+  }
+
+  private removeSlot(row: number): void {
+    this.index.removeAt(this.slotOf(row), this.hashOfRow);
+    this.flags[row]! &= ~F_IN_INDEX;
   }
 
   // ---- rows ------------------------------------------------------------
 
   /**
    * A cleared row with no references, or -1 when the table is full even
-   * after flushing exited pids (oldest exit first).
+   * after flushing exited pids (oldest exit first). The caller fills it
+   * inside beginWrite/endWrite before linking it anywhere.
    */
   allocRow(): number {
     let row = this.takeRow();
@@ -269,6 +427,7 @@ export class ProcessTable {
     this.meta[M_ROWS_USED]!++;
     this.flags[row] = F_USED;
     this.refs[row] = 0;
+    this.remoteRefs[row] = 0;
     this.ancestor[row] = -1;
     this.exitTime[row] = 0n;
     this.exitCode[row] = 0;
@@ -298,6 +457,9 @@ export class ProcessTable {
       if (left > 0) return;
       if (left < 0) throw new Error(`row ${row} released more often than referenced`);
       const up = this.ancestor[row]!;
+      if ((this.flags[row]! & F_REMOTE_PARENT) !== 0 && up < 0) {
+        this.onRemoteParentReleased?.(this.ppid[row]!, this.pidnsOf(row), this.forkTime[row]!);
+      }
       this.freeRow(row);
       row = up;
     }
@@ -315,7 +477,7 @@ export class ProcessTable {
   }
 
   private freeRow(row: number): void {
-    this.seq[row]!++;
+    this.beginWrite(row);
     const strings = this.strings;
     strings.decref(this.pathId[row]!);
     strings.decref(this.commId[row]!);
@@ -331,7 +493,7 @@ export class ProcessTable {
     this.ancestor[row] = this.meta[M_FREE_HEAD]!; // free-list link
     this.meta[M_FREE_HEAD] = row;
     this.meta[M_ROWS_USED]!--;
-    this.seq[row]!++;
+    this.endWrite(row);
   }
 
   // ---- exited pids -----------------------------------------------------
@@ -381,7 +543,7 @@ export class ProcessTable {
     this.meta[M_EXITQ_COUNT] = 0;
     for (let i = 0; i < n; i++) {
       const row = heapRow[i]!;
-      const queued = (this.flags[row]! & (F_EXIT_QUEUED | F_IN_INDEX)) === (F_EXIT_QUEUED | F_IN_INDEX);
+      const queued = (this.flags[row]! & (F_EXIT_QUEUED | F_CURRENT)) === (F_EXIT_QUEUED | F_CURRENT);
       // re-pushed with its current exit time; a duplicate of a re-queued row goes once
       if (queued && this.exitTime[row] === heapTime[i]) {
         this.flags[row]! &= ~F_EXIT_QUEUED;
@@ -406,7 +568,7 @@ export class ProcessTable {
     while (this.meta[M_EXITQ_COUNT]! > 0) {
       const row = this.exitHeapRow[0]!;
       const f = this.flags[row]!;
-      const queued = (f & (F_EXIT_QUEUED | F_IN_INDEX)) === (F_EXIT_QUEUED | F_IN_INDEX);
+      const queued = (f & (F_EXIT_QUEUED | F_CURRENT)) === (F_EXIT_QUEUED | F_CURRENT);
       if (queued && this.exitTime[row] === this.exitHeapTime[0]) return row;
       this.popExited();
     }
@@ -437,7 +599,7 @@ export class ProcessTable {
 
   private flushQueuedRow(row: number): boolean {
     const f = this.flags[row]!;
-    if ((f & (F_EXIT_QUEUED | F_IN_INDEX)) !== (F_EXIT_QUEUED | F_IN_INDEX)) return false;
+    if ((f & (F_EXIT_QUEUED | F_CURRENT)) !== (F_EXIT_QUEUED | F_CURRENT)) return false;
     this.flags[row] = f & ~F_EXIT_QUEUED;
     this.indexRemove(row);
     return true;
