@@ -49,15 +49,18 @@ export class EntryDecoder {
     });
   }
 
+  private checkUsers(): void {
+    if (this.users.version !== this.usersVersion) {
+      this.usersVersion = this.users.version;
+      this.creds.clear();
+    }
+  }
+
   /**
    * The entry of `row` and its ancestor chain. `memo` shares the entries of
    * rows already read (walks and dumps read every chain once).
    */
   read(row: number, memo?: Map<number, ProcessEntry>): ProcessEntry {
-    if (this.users.version !== this.usersVersion) {
-      this.usersVersion = this.users.version;
-      this.creds.clear();
-    }
     const t = this.table;
     const chain: number[] = [];
     let top: ProcessEntry | undefined;
@@ -77,7 +80,13 @@ export class EntryDecoder {
     return entry!;
   }
 
-  private readOne(row: number, ancestor: ProcessEntry | undefined): ProcessEntry {
+  /**
+   * One entry from one row, linked to `ancestor`. `parentMissing` overrides
+   * the stored flag (readers of a sharded pipeline derive it for rows whose
+   * parent lives in another shard).
+   */
+  readOne(row: number, ancestor: ProcessEntry | undefined, parentMissing?: boolean): ProcessEntry {
+    this.checkUsers();
     const t = this.table;
     const flags = t.flags[row]!;
     const path = this.text.get(t.pathId[row]!);
@@ -103,7 +112,7 @@ export class EntryDecoder {
       interpreter: this.text.get(t.interpId[row]!),
       isExec: (flags & F_IS_EXEC) !== 0,
       isExecExec: (flags & F_IS_EXEC_EXEC) !== 0,
-      isParentMissing: (flags & F_PARENT_MISSING) !== 0,
+      isParentMissing: parentMissing ?? (flags & F_PARENT_MISSING) !== 0,
       source: SOURCES[t.sourceOf(row)] ?? 'event',
       pidns: t.pidnsOf(row),
       ancestor,

@@ -1,0 +1,353 @@
+// ProcessView: a lock-free reader of the process tables of a sharded
+// pipeline (or of one table), usable from any thread while the shard
+// workers keep writing. It follows the reader protocol of table.ts: every
+// row read is validated by its seq, index probes by the index version,
+// links into another shard wait until that shard has caught up.
+//
+// Two APIs: a Cursor (allocation-free, for hot readers: resolve + walk
+// millions of times per second) and the object API (resolve(), walk(),
+// toJSON(), toDot()) that materialises ProcessEntry snapshots.
+
+import { EntryDecoder } from './entry.js';
+import { entriesToDot, entriesToJSON, type EntryViews } from './export.js';
+import { entryEnvp } from './entry.js';
+import { ArgvScrubber, envNames } from './scrub.js';
+import { PipelineControl, shardOf, type PipelineHandles } from './shards.js';
+import { F_CURRENT, F_PARENT_MISSING, F_REMOTE_PARENT, ProcessTable } from './table.js';
+import type { ProcessEntry } from './types.js';
+import { UserNames } from './users.js';
+
+export interface ViewOptions {
+  /** Where /proc is: user names come from its sibling etc/ (default '/proc'). */
+  procRoot?: string;
+  /** Decode envp in entries (default false). */
+  withEnvs?: boolean;
+  envsWithValue?: readonly string[];
+  scrubWords?: readonly string[];
+  /** How long a reader waits for a lagging shard before reading it as it is (default 50 ms). */
+  linkWaitMs?: number;
+}
+
+/** Bound on retries of one read before the reader reports the row as unreadable. */
+const MAX_RETRIES = 1000;
+
+/**
+ * A position on one row of one shard, with the row's fields as they were in
+ * one consistent read. Reused: seek() and up() overwrite it.
+ */
+export class Cursor {
+  shard = -1;
+  row = -1;
+  /** Row version at the read: the row is unchanged while seq matches. */
+  seq = 0;
+  pid = 0;
+  ppid = 0;
+  pidns = 0;
+  flags = 0;
+  inode = 0;
+  exitCode = 0;
+  pathId = 0;
+  commId = 0;
+  argvId = 0;
+  envpId = 0;
+  credsId = 0;
+  ctxId = 0;
+  interpId = 0;
+  private ancestorRow = -1;
+  /** forkTime, execTime, exitTime. */
+  readonly times = new BigInt64Array(3);
+  /** The last up() failed because the row changed under the reader: start again from seek(). */
+  stale = false;
+  /** The last up() found no parent entry for a row whose parent lives in another shard. */
+  parentUnresolved = false;
+  /** Reads that had to be retried because a writer was in the row (for the torn-read stress test). */
+  retries = 0;
+
+  constructor(private readonly view: ProcessView) {}
+
+  get forkTime(): bigint {
+    return this.times[0]!;
+  }
+
+  get execTime(): bigint {
+    return this.times[1]!;
+  }
+
+  get exitTime(): bigint {
+    return this.times[2]!;
+  }
+
+  /** Moves to the current entry of (pid, pidns). False when the pid is not cached. */
+  seek(pid: number, pidns = 0): boolean {
+    const view = this.view;
+    const shard = shardOf(pid, pidns, view.tables.length);
+    const t = view.tables[shard]!;
+    for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
+      const v1 = t.indexVersion();
+      if ((v1 & 1) !== 0) {
+        this.retries++;
+        continue;
+      }
+      const row = t.lookup(pid, pidns);
+      if (t.indexVersion() !== v1) {
+        this.retries++;
+        continue;
+      }
+      if (row < 0) return false;
+      if (!this.load(shard, row)) continue;
+      if (this.pid !== pid || this.pidns !== pidns || (this.flags & F_CURRENT) === 0) {
+        this.retries++; // the row changed hands between the probe and the read
+        continue;
+      }
+      return true;
+    }
+    return false;
+  }
+
+  /**
+   * Moves to the ancestor of the current row: the previous image of the
+   * same pid, or the parent as it was at fork time (in this shard or
+   * another). False at the top of the chain, when the parent is unknown
+   * (parentUnresolved), or when the row changed under the reader (stale).
+   */
+  up(): boolean {
+    this.stale = false;
+    this.parentUnresolved = false;
+    const view = this.view;
+    const childShard = this.shard;
+    const childRow = this.row;
+    const childSeq = this.seq;
+    const t = view.tables[childShard]!;
+    if (this.ancestorRow >= 0) {
+      if (!this.load(childShard, this.ancestorRow)) return this.markStale();
+      if (Atomics.load(t.seq, childRow) !== childSeq) return this.markStale();
+      return true;
+    }
+    if ((this.flags & F_REMOTE_PARENT) === 0) return false;
+    const ppid = this.ppid;
+    const pidns = this.pidns;
+    const forkTime = this.forkTime;
+    const shard = shardOf(ppid, pidns, view.tables.length);
+    view.waitCaughtUp(shard);
+    const pt = view.tables[shard]!;
+    for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
+      const v1 = pt.indexVersion();
+      if ((v1 & 1) !== 0) continue;
+      const row = pt.findAt(ppid, pidns, forkTime);
+      if (pt.indexVersion() !== v1) continue;
+      if (row < 0) {
+        this.parentUnresolved = true;
+        return false;
+      }
+      if (!this.load(shard, row)) return this.markStale();
+      if (this.pid !== ppid || this.forkTime > forkTime) continue; // reused under us: probe again
+      if (Atomics.load(t.seq, childRow) !== childSeq) return this.markStale();
+      return true;
+    }
+    return this.markStale();
+  }
+
+  private markStale(): false {
+    this.stale = true;
+    return false;
+  }
+
+  /** One consistent read of a row into the cursor. False if it never settled. */
+  load(shard: number, row: number): boolean {
+    const t = this.view.tables[shard]!;
+    const seqs = t.seq;
+    for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
+      const s1 = Atomics.load(seqs, row);
+      if ((s1 & 1) !== 0) {
+        this.retries++;
+        continue;
+      }
+      this.pid = t.pid[row]!;
+      this.ppid = t.ppid[row]!;
+      this.pidns = t.pidnsOf(row);
+      this.flags = t.flags[row]!;
+      this.inode = t.inode[row]!;
+      this.exitCode = t.exitCode[row]!;
+      this.pathId = t.pathId[row]!;
+      this.commId = t.commId[row]!;
+      this.argvId = t.argvId[row]!;
+      this.envpId = t.envpId[row]!;
+      this.credsId = t.credsId[row]!;
+      this.ctxId = t.ctxId[row]!;
+      this.interpId = t.interpId[row]!;
+      this.ancestorRow = t.ancestor[row]!;
+      this.times[0] = t.forkTime[row]!;
+      this.times[1] = t.execTime[row]!;
+      this.times[2] = t.exitTime[row]!;
+      if (Atomics.load(seqs, row) === s1) {
+        this.shard = shard;
+        this.row = row;
+        this.seq = s1;
+        return true;
+      }
+      this.retries++;
+    }
+    return false;
+  }
+}
+
+export class ProcessView {
+  readonly tables: readonly ProcessTable[];
+  readonly control: PipelineControl | undefined;
+  private readonly decoders: EntryDecoder[];
+  private readonly scrubber: ArgvScrubber;
+  private readonly envsWithValue: ReadonlySet<string>;
+  private readonly linkWaitMs: number;
+  private readonly sleeper = new Int32Array(new SharedArrayBuffer(4));
+  /** Links followed before their shard caught up, after waiting linkWaitMs. */
+  linkWaitTimeouts = 0;
+
+  /** A view of a pipeline's shards (handles from createPipeline) or of one table. */
+  constructor(source: PipelineHandles | ProcessTable, options: ViewOptions = {}) {
+    if (source instanceof ProcessTable) {
+      this.tables = [source];
+      this.control = undefined;
+    } else {
+      this.tables = source.shards.map((h) => new ProcessTable(h));
+      this.control = new PipelineControl(source.control, source.shards.length);
+    }
+    const users = new UserNames(`${options.procRoot ?? '/proc'}/../etc`);
+    this.decoders = this.tables.map((t) => new EntryDecoder(t, users, options.withEnvs === true));
+    this.scrubber = new ArgvScrubber(options.scrubWords ?? []);
+    this.envsWithValue = new Set(options.envsWithValue ?? []);
+    this.linkWaitMs = options.linkWaitMs ?? 50;
+  }
+
+  cursor(): Cursor {
+    return new Cursor(this);
+  }
+
+  /** Waits (bounded) until `shard` has applied everything that preceded what this reader saw. */
+  waitCaughtUp(shard: number): void {
+    const control = this.control;
+    if (!control || control.caughtUp(shard)) return;
+    const deadline = performance.now() + this.linkWaitMs;
+    while (!control.caughtUp(shard)) {
+      if (performance.now() > deadline) {
+        this.linkWaitTimeouts++;
+        return;
+      }
+      Atomics.wait(this.sleeper, 0, 0, 0.05);
+    }
+  }
+
+  /** The current entry of a pid with its ancestor chain, or undefined. */
+  resolve(pid: number, pidns = 0): ProcessEntry | undefined {
+    const c = this.cursor();
+    for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
+      if (!c.seek(pid, pidns)) return undefined;
+      const entry = this.materialize(c, new Map());
+      if (entry) return entry;
+    }
+    return undefined;
+  }
+
+  /** The entry of a pid and its ancestors, nearest first. */
+  ancestors(pid: number, pidns = 0): ProcessEntry[] {
+    const out: ProcessEntry[] = [];
+    for (let e = this.resolve(pid, pidns); e; e = e.ancestor) out.push(e);
+    return out;
+  }
+
+  /** Calls cb with the current entry of every cached pid of every shard. */
+  walk(cb: (entry: ProcessEntry) => void): void {
+    for (const e of this.liveEntries()) cb(e);
+  }
+
+  liveEntries(): ProcessEntry[] {
+    const memo = new Map<string, ProcessEntry>();
+    const out: ProcessEntry[] = [];
+    const c = this.cursor();
+    this.tables.forEach((t, shard) => {
+      const rows: number[] = [];
+      t.forEachLive((row) => rows.push(row));
+      for (const row of rows) {
+        for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
+          if (!c.load(shard, row) || (c.flags & F_CURRENT) === 0) break; // gone since the scan
+          const e = this.materialize(c, memo);
+          if (e) {
+            out.push(e);
+            break;
+          }
+        }
+      }
+    });
+    return out;
+  }
+
+  toJSON(raw = false): string {
+    const live = this.liveEntries();
+    return entriesToJSON(live, new Set(live), this.views(raw));
+  }
+
+  toDot(withArgs = false): string {
+    const live = this.liveEntries();
+    return entriesToDot(live, new Set(live), this.views(false), withArgs);
+  }
+
+  private views(raw: boolean): EntryViews {
+    return raw
+      ? { argv: (e) => e.argv, envs: (e) => entryEnvp(e) }
+      : {
+          argv: (e) => this.scrubber.scrub(e.argv),
+          envs: (e) => envNames(entryEnvp(e), this.envsWithValue),
+        };
+  }
+
+  /**
+   * The entry at the cursor and its chain, each row read consistently; undefined
+   * when a row changed under the reader (the caller retries). `memo` (key
+   * shard:row:seq) shares entries between chains of one walk.
+   */
+  private materialize(c: Cursor, memo: Map<string, ProcessEntry>): ProcessEntry | undefined {
+    const shards: number[] = [];
+    const rows: number[] = [];
+    const seqs: number[] = [];
+    const missing: (boolean | undefined)[] = [];
+    let top: ProcessEntry | undefined;
+    for (let steps = 0; ; steps++) {
+      const key = `${c.shard}:${c.row}:${c.seq}`;
+      const known = memo.get(key);
+      if (known) {
+        top = known;
+        break;
+      }
+      shards.push(c.shard);
+      rows.push(c.row);
+      seqs.push(c.seq);
+      const remote = (c.flags & F_REMOTE_PARENT) !== 0;
+      const stored = (c.flags & F_PARENT_MISSING) !== 0;
+      const childInode = c.inode;
+      if (steps > this.capacityBound()) return undefined; // a cycle would be a bug: never loop forever
+      if (!c.up()) {
+        if (c.stale) return undefined;
+        missing.push(remote ? stored || c.parentUnresolved : undefined);
+        break;
+      }
+      // a parent in another shard: derive what the writer could not see
+      missing.push(remote ? stored || (childInode !== 0 && c.inode !== 0 && childInode !== c.inode) : undefined);
+    }
+    let entry = top;
+    for (let i = rows.length - 1; i >= 0; i--) {
+      const shard = shards[i]!;
+      const t = this.tables[shard]!;
+      const e = this.decoders[shard]!.readOne(rows[i]!, entry, missing[i]);
+      // strings were decoded after the row read: the row must not have changed since
+      if (Atomics.load(t.seq, rows[i]!) !== seqs[i]) return undefined;
+      memo.set(`${shard}:${rows[i]}:${seqs[i]}`, e);
+      entry = e;
+    }
+    return entry;
+  }
+
+  private capacityBound(): number {
+    let n = 0;
+    for (const t of this.tables) n += t.capacity;
+    return n;
+  }
+}
