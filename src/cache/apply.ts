@@ -18,6 +18,7 @@ import {
   F_IS_EXEC_EXEC,
   F_PARENT_MISSING,
   F_REMOTE_PARENT,
+  F_REPARENTED,
   F_USED,
   ProcessTable,
   SOURCE_EVENT,
@@ -401,20 +402,24 @@ export function applyUnlink(t: ProcessTable, ppid: number, pidns: number, forkTi
   return true;
 }
 
-/**
- * Relinks the fork end of `row`'s exec chain to `parentRow` and gives every
- * entry of the chain the new ppid. Refuses (false) a link that would make
- * the lineage a cycle.
- */
-export function relinkParent(t: ProcessTable, row: number, parentRow: number, ppid: number): boolean {
+/** The oldest entry of `row`'s exec chain: the one made by the fork. */
+function forkEndOf(t: ProcessTable, row: number): number {
   const pid = t.pid[row]!;
+  const fork = t.forkTime[row]!;
   let forkEnd = row;
-  for (let up = t.ancestor[forkEnd]!; up >= 0 && t.pid[up] === pid && t.forkTime[up] === t.forkTime[row]; up = t.ancestor[up]!) {
+  for (let up = t.ancestor[forkEnd]!; up >= 0 && t.pid[up] === pid && t.forkTime[up] === fork; up = t.ancestor[up]!) {
     forkEnd = up;
   }
-  for (let up = parentRow, steps = 0; up >= 0 && steps <= t.capacity; up = t.ancestor[up]!, steps++) {
-    if (up === forkEnd) return false;
-  }
+  return forkEnd;
+}
+
+/**
+ * Gives every entry of `row`'s exec chain the new ppid and makes its fork
+ * end point at `parentRow` (a row of this table, or -1 for a parent in
+ * another shard, linked by key). Tells the old remote parent's shard when
+ * that link goes away.
+ */
+function setChainParent(t: ProcessTable, row: number, forkEnd: number, parentRow: number, ppid: number, remote: boolean): void {
   const hadRemoteParent = (t.flags[forkEnd]! & F_REMOTE_PARENT) !== 0;
   const oldPpid = t.ppid[forkEnd]!;
   for (let r = row; ; r = t.ancestor[r]!) {
@@ -424,12 +429,35 @@ export function relinkParent(t: ProcessTable, row: number, parentRow: number, pp
     if (r === forkEnd) break;
   }
   t.beginWrite(forkEnd);
-  t.flags[forkEnd]! &= ~(F_PARENT_MISSING | F_REMOTE_PARENT);
+  t.flags[forkEnd] = (t.flags[forkEnd]! & ~(F_PARENT_MISSING | F_REMOTE_PARENT)) | F_REPARENTED | (remote ? F_REMOTE_PARENT : 0);
   t.setAncestor(forkEnd, parentRow);
   t.endWrite(forkEnd);
-  // the old parent's shard held its entry for this child: let it go
   if (hadRemoteParent) t.onRemoteParentReleased?.(oldPpid, t.pidnsOf(forkEnd), t.forkTime[forkEnd]!);
+}
+
+/**
+ * Relinks the fork end of `row`'s exec chain to `parentRow` and gives every
+ * entry of the chain the new ppid. Refuses (false) a link that would make
+ * the lineage a cycle.
+ */
+export function relinkParent(t: ProcessTable, row: number, parentRow: number, ppid: number): boolean {
+  const forkEnd = forkEndOf(t, row);
+  for (let up = parentRow, steps = 0; up >= 0 && steps <= t.capacity; up = t.ancestor[up]!, steps++) {
+    if (up === forkEnd) return false;
+  }
+  setChainParent(t, row, forkEnd, parentRow, ppid, false);
   return true;
+}
+
+/**
+ * Relinks the fork end of `row`'s exec chain to a parent in another shard
+ * (by key: ppid and the fork time). Returns the fork-end row, whose fork
+ * time and inode the pipeline sends that shard in a LINK.
+ */
+export function relinkParentRemote(t: ProcessTable, row: number, ppid: number): number {
+  const forkEnd = forkEndOf(t, row);
+  setChainParent(t, row, forkEnd, -1, ppid, true);
+  return forkEnd;
 }
 
 function increfCreds(t: ProcessTable, id: number): number {

@@ -37,6 +37,9 @@ import type {
 } from './types.js';
 import { UserNames } from './users.js';
 import { MAX_STRING_BYTES } from './strings.js';
+import { RecordApplier } from '../pipeline/apply-record.js';
+import { encodeEvent, MAX_RECORD_SIZE, type RecordEvent } from '../pipeline/record.js';
+import { frameSize } from '../pipeline/router.js';
 import {
   parseStatLine,
   parseTtyNr,
@@ -180,6 +183,37 @@ export class CacheCore {
   }
 
   // ---- events ----------------------------------------------------------
+
+  /**
+   * Applies records (docs/record-format.md) from bytes[off, end) through the
+   * same decoder as the shard workers. Returns the offset after the last
+   * whole record; a malformed record is counted and skipped.
+   */
+  applyRecords(bytes: Uint8Array, off = 0, end = bytes.length): number {
+    const applier = (this.applier ??= new RecordApplier(this.table, {
+      shard: 0,
+      shards: 1,
+      retention: this.retention,
+      withEnvs: this.withEnvs,
+    }));
+    const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    while (off < end) {
+      const size = frameSize(dv, off, end - off);
+      if (size < 0) break;
+      applier.apply(bytes, off, size);
+      off += size;
+    }
+    return off;
+  }
+
+  /** Applies one stream event (synthetic, decoded) through the record path. */
+  applyEvent(ev: RecordEvent): void {
+    const n = encodeEvent(ev, this.eventScratch, 0);
+    this.applyRecords(this.eventScratch, 0, n);
+  }
+
+  private applier: RecordApplier | undefined;
+  private readonly eventScratch = new Uint8Array(MAX_RECORD_SIZE);
 
   addFork(ev: ForkInput, pidns: number): ProcessEntry | undefined {
     this.encoder.fork(ev, pidns, this.forkArgs);

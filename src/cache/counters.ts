@@ -25,6 +25,12 @@ export const WRITER_COUNTERS = [
   'stringsFull',
   'linkMisses',
   'unlinkMisses',
+  // decode stage of a shard (records from a ring or a replay)
+  'records',
+  'decodeErrors',
+  'lostEvents',
+  /** LINK/UNLINK messages a worker could not hand to the router (its outbound ring stayed full). */
+  'linkMessagesDropped',
 ] as const;
 
 export type WriterCounter = (typeof WRITER_COUNTERS)[number];

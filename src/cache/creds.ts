@@ -50,6 +50,13 @@ export class CredentialTable {
     this.unknownId = 1;
   }
 
+  /** Empties the table, keeping the unknown set as id 1. */
+  reset(): void {
+    this.strings.reset();
+    for (let i = 0; i < CRED_WORDS; i++) this.tuple[i] = i < C_CAP_EFF ? UNKNOWN_ID : 0;
+    this.strings.internBytes(this.tupleBytes, 0, CRED_WORDS * 4);
+  }
+
   get handles(): StringTableHandles {
     return this.strings.handles;
   }

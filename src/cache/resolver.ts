@@ -11,6 +11,7 @@ import type {
   ValuesWithTruncation,
 } from './types.js';
 import type { ProcessTable } from './table.js';
+import type { RecordEvent } from '../pipeline/record.js';
 
 const HOST_NS = 0;
 
@@ -29,6 +30,19 @@ export class ProcessResolver {
   /** Pids in the live cache. */
   get size(): number {
     return this.core.size;
+  }
+
+  /**
+   * Applies a buffer of records (docs/record-format.md), as a shard worker
+   * does; returns the offset after the last whole record.
+   */
+  applyRecords(bytes: Uint8Array, off = 0, end = bytes.length): number {
+    return this.core.applyRecords(bytes, off, end);
+  }
+
+  /** Applies one stream event (e.g. from the synthetic source) through the record path. */
+  applyEvent(ev: RecordEvent): void {
+    this.core.applyEvent(ev);
   }
 
   addForkEntry(ev: ForkInput): ProcessEntry | undefined {

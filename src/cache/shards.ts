@@ -45,10 +45,14 @@ export class PipelineControl {
     return Atomics.load(this.words, 1 + this.shards + shard);
   }
 
-  /** Router: records up to `gseq` are in the rings; `toShard[s]` is the last gseq sent to s. */
-  publishDispatched(gseq: bigint, shard: number, lastToShard: bigint): void {
-    Atomics.store(this.words, 1 + shard, lastToShard);
-    Atomics.store(this.words, 0, gseq);
+  /**
+   * Router, after publishing its rings: every record up to `gseq` is in a
+   * ring; `lastTo[s]` is the last gseq sent to shard s. D before G, so a
+   * reader that sees G also sees the D that goes with it.
+   */
+  publishDispatched(gseq: number, lastTo: readonly number[]): void {
+    for (let s = 0; s < this.shards; s++) Atomics.store(this.words, 1 + s, BigInt(lastTo[s]!));
+    Atomics.store(this.words, 0, BigInt(gseq));
   }
 
   /** Worker of `shard`: every record up to `gseq` is applied and visible. */

@@ -65,6 +65,14 @@ export class StringTable {
   private readonly encoder = new TextEncoder();
   private readonly hashOfId = (id: number): number => this.hash[id]!;
 
+  /** Empties the table (a crashed writer's shard is rebuilt from scratch). No reader may rely on it meanwhile. */
+  reset(): void {
+    new Uint8Array(this.handles.columns).fill(0);
+    new Uint8Array(this.handles.arena).fill(0);
+    this.meta[M_COUNT] = 1;
+    this.meta[M_NEXT_ID] = 1;
+  }
+
   static create(maxStrings: number, arenaBytes: number): StringTable {
     if (!Number.isInteger(maxStrings) || maxStrings < 16) throw new RangeError('maxStrings must be an integer >= 16');
     const arena = Math.max(MAX_STRING_BYTES, Math.ceil(arenaBytes / 16) * 16);

@@ -31,6 +31,8 @@ export const F_EXIT_QUEUED = 128;
 export const F_CURRENT = 256;
 /** The fork parent lives in another shard: linked by key (ppid, forkTime), not by row. */
 export const F_REMOTE_PARENT = 512;
+/** The parent link was set by a reparent, not by the fork (so no fork-time inode check applies). */
+export const F_REPARENTED = 1024;
 const SOURCE_SHIFT = 12;
 const SOURCE_BITS = 3 << SOURCE_SHIFT;
 
@@ -213,6 +215,25 @@ export class ProcessTable {
     this.exitHeapTime = c.exitHeapTime;
     this.strings = new StringTable(handles.strings);
     this.creds = new CredentialTable(handles.credentials);
+  }
+
+  /**
+   * Empties the table in place (same buffers, so readers and handles stay
+   * valid): the shard of a crashed writer is rebuilt from scratch. The index
+   * version stays odd meanwhile, so readers find nothing rather than torn rows.
+   */
+  reset(): void {
+    Atomics.add(this.meta, M_INDEX_VERSION, 1);
+    const version = this.meta[M_INDEX_VERSION]!;
+    const counters = this.counters.slice(); // counts survive the rebuild
+    new Uint8Array(this.handles.rows).fill(0);
+    this.counters.set(counters);
+    this.meta[M_INDEX_VERSION] = version;
+    this.strings.reset();
+    this.creds.reset();
+    this.meta[M_FREE_HEAD] = -1;
+    this.credsId.fill(this.creds.unknownId);
+    Atomics.add(this.meta, M_INDEX_VERSION, 1);
   }
 
   /** Pids in the live cache. */

@@ -13,7 +13,7 @@ import { entriesToDot, entriesToJSON, type EntryViews } from './export.js';
 import { entryEnvp } from './entry.js';
 import { ArgvScrubber, envNames } from './scrub.js';
 import { PipelineControl, shardOf, type PipelineHandles } from './shards.js';
-import { F_CURRENT, F_PARENT_MISSING, F_REMOTE_PARENT, ProcessTable } from './table.js';
+import { F_CURRENT, F_PARENT_MISSING, F_REMOTE_PARENT, F_REPARENTED, ProcessTable } from './table.js';
 import type { ProcessEntry } from './types.js';
 import { UserNames } from './users.js';
 
@@ -323,14 +323,17 @@ export class ProcessView {
       const remote = (c.flags & F_REMOTE_PARENT) !== 0;
       const stored = (c.flags & F_PARENT_MISSING) !== 0;
       const childInode = c.inode;
+      const reparented = (c.flags & F_REPARENTED) !== 0;
       if (steps > this.capacityBound()) return undefined; // a cycle would be a bug: never loop forever
       if (!c.up()) {
         if (c.stale) return undefined;
         missing.push(remote ? stored || c.parentUnresolved : undefined);
         break;
       }
-      // a parent in another shard: derive what the writer could not see
-      missing.push(remote ? stored || (childInode !== 0 && c.inode !== 0 && childInode !== c.inode) : undefined);
+      // a parent in another shard: derive what the writer could not see (a
+      // lost exec of the parent shows as another image at fork time)
+      const forked = !reparented && childInode !== 0 && c.inode !== 0 && childInode !== c.inode;
+      missing.push(remote ? stored || forked : undefined);
     }
     let entry = top;
     for (let i = rows.length - 1; i >= 0; i--) {

@@ -1,0 +1,303 @@
+// Decodes records (docs/record-format.md) straight from the bytes they sit
+// in — a shard ring, a replay buffer — into apply args, interning strings
+// from those bytes, and applies them to one table. The shard workers and
+// ProcessResolver.applyRecord use this one path, so a stream gives the same
+// cache either way (DESIGN.md invariant 6).
+
+import {
+  applyCredentials,
+  applyDelete,
+  applyExec,
+  applyExit,
+  applyFork,
+  applyLink,
+  applyRename,
+  applyUnlink,
+  newExecArgs,
+  newForkArgs,
+  relinkParent,
+  relinkParentRemote,
+  type ExecArgs,
+  type ForkArgs,
+} from '../cache/apply.js';
+import { C } from '../cache/counters.js';
+import { CRED_WORDS } from '../cache/creds.js';
+import { shardOf } from '../cache/shards.js';
+import type { ProcessTable } from '../cache/table.js';
+import {
+  CREDS_CREDS,
+  CREDS_CREDS_MASK,
+  CREDS_PID,
+  ctxMaskOfGiven,
+  DELETE_PID,
+  EXEC_CREDS,
+  EXEC_CREDS_MASK,
+  EXEC_GIVEN,
+  EXEC_INODE,
+  EXEC_PID,
+  EXEC_PPID,
+  EXEC_PREV_INODE,
+  EXIT_EXIT_CODE,
+  EXIT_PID,
+  FLAG_ARGS_TRUNCATED,
+  FLAG_ENVS_TRUNCATED,
+  FLAG_KERNEL_THREAD,
+  FORK_CREDS,
+  FORK_CREDS_MASK,
+  FORK_EXEC_TIME,
+  FORK_GIVEN,
+  FORK_INODE,
+  FORK_LENS,
+  FORK_PID,
+  FORK_PPID,
+  FORK_VAR,
+  GIVEN_ARGV,
+  GIVEN_COMM,
+  GIVEN_CTX,
+  GIVEN_CTX_PARTS_SHIFT,
+  GIVEN_ENVP,
+  GIVEN_INTERP,
+  GIVEN_PATH,
+  H_FLAGS,
+  H_GSEQ,
+  H_PIDNS,
+  H_TIME,
+  H_TYPE,
+  LINK_FORK_TIME,
+  LINK_INODE,
+  LINK_PPID,
+  LOST_COUNT,
+  REC_CLOCK,
+  REC_CREDS,
+  REC_DELETE,
+  REC_EXEC,
+  REC_EXIT,
+  REC_FLUSH,
+  REC_FORK,
+  REC_LINK,
+  REC_LOST,
+  REC_PAD,
+  REC_RENAME,
+  REC_REPARENT,
+  REC_UNLINK,
+  RENAME_LENS,
+  RENAME_PID,
+  RENAME_VAR,
+  REPARENT_PID,
+  REPARENT_PPID,
+  UNLINK_FORK_TIME,
+  UNLINK_PPID,
+  validateRecord,
+  VAR_ARGV,
+  VAR_COMM,
+  VAR_COUNT,
+  VAR_CTX,
+  VAR_ENVP,
+  VAR_INTERP,
+  VAR_PATH,
+} from './record.js';
+
+export interface RecordApplierOptions {
+  /** This table's shard and the number of shards (1 for ProcessResolver). */
+  shard: number;
+  shards: number;
+  /** Exited-pid retention applied at FLUSH records, ns. */
+  retention: bigint;
+  /** Store envp (envsResolution). */
+  withEnvs: boolean;
+  /**
+   * A row of this shard now links to a parent in another shard (a
+   * reparent): the pipeline sends that shard a LINK.
+   */
+  onRemoteLink?: (ppid: number, pidns: number, forkTime: bigint, inode: number) => void;
+}
+
+export class RecordApplier {
+  /** The last decode error, for logs (counts are in the table's counters). */
+  lastError = '';
+  /** Global sequence number of the last record applied (a number: exact below 2^53). */
+  lastGseq = 0;
+  private readonly forkArgs: ForkArgs = newForkArgs();
+  private readonly execArgs: ExecArgs = newExecArgs();
+  private readonly words = new Uint32Array(CRED_WORDS);
+  private bytes: Uint8Array = new Uint8Array(0);
+  private dv: DataView = new DataView(new ArrayBuffer(0));
+
+  constructor(
+    readonly table: ProcessTable,
+    private readonly opts: RecordApplierOptions,
+  ) {}
+
+  /** Validates and applies the record at bytes[off]; a malformed one is counted and skipped. */
+  apply(bytes: Uint8Array, off: number, available: number): void {
+    const error = validateRecord(bytes, off, available);
+    if (error !== undefined) {
+      this.table.counters[C.decodeErrors]!++;
+      this.lastError = error;
+      return;
+    }
+    this.applyValid(bytes, off);
+  }
+
+  /** Applies a record already validated. */
+  applyValid(bytes: Uint8Array, off: number): void {
+    if (bytes !== this.bytes) {
+      this.bytes = bytes;
+      this.dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    }
+    const dv = this.dv;
+    const t = this.table;
+    const type = dv.getUint16(off + H_TYPE, true);
+    if (type === REC_PAD) return;
+    t.counters[C.records]!++;
+    this.lastGseq = u64(dv, off + H_GSEQ);
+    const pidns = dv.getUint32(off + H_PIDNS, true);
+    switch (type) {
+      case REC_FORK:
+        this.fork(off, pidns);
+        break;
+      case REC_EXEC:
+        this.exec(off, pidns);
+        break;
+      case REC_EXIT:
+        applyExit(t, dv.getUint32(off + EXIT_PID, true), pidns, dv.getBigUint64(off + H_TIME, true), dv.getUint32(off + EXIT_EXIT_CODE, true) & 0xffff);
+        break;
+      case REC_CREDS:
+        this.creds(off, pidns);
+        break;
+      case REC_RENAME: {
+        const len = dv.getUint16(off + RENAME_LENS, true);
+        applyRename(t, dv.getUint32(off + RENAME_PID, true), pidns, t.intern(bytes, off + RENAME_VAR, len));
+        break;
+      }
+      case REC_LOST:
+        t.counters[C.lostEvents]! += dv.getUint32(off + LOST_COUNT, true);
+        break;
+      case REC_FLUSH:
+        t.flushExited(dv.getBigUint64(off + H_TIME, true), this.opts.retention);
+        break;
+      case REC_DELETE:
+        applyDelete(t, dv.getUint32(off + DELETE_PID, true), pidns, dv.getBigUint64(off + H_TIME, true));
+        break;
+      case REC_REPARENT:
+        this.reparent(dv.getUint32(off + REPARENT_PID, true), dv.getUint32(off + REPARENT_PPID, true), pidns);
+        break;
+      case REC_LINK:
+        applyLink(t, dv.getUint32(off + LINK_PPID, true), pidns, dv.getBigUint64(off + LINK_FORK_TIME, true), u64(dv, off + LINK_INODE));
+        break;
+      case REC_UNLINK:
+        applyUnlink(t, dv.getUint32(off + UNLINK_PPID, true), pidns, dv.getBigUint64(off + UNLINK_FORK_TIME, true));
+        break;
+      case REC_CLOCK:
+        break; // wall-clock mapping: read by the reader thread, nothing to apply
+    }
+  }
+
+  private fork(off: number, pidns: number): void {
+    const dv = this.dv;
+    const a = this.forkArgs;
+    const flags = dv.getUint16(off + H_FLAGS, true);
+    a.pid = dv.getUint32(off + FORK_PID, true);
+    a.ppid = dv.getUint32(off + FORK_PPID, true);
+    a.pidns = pidns;
+    a.time = dv.getBigUint64(off + H_TIME, true);
+    a.inode = u64(dv, off + FORK_INODE);
+    a.execTime = dv.getBigUint64(off + FORK_EXEC_TIME, true);
+    a.kernelThread = (flags & FLAG_KERNEL_THREAD) !== 0;
+    a.argsTruncated = (flags & FLAG_ARGS_TRUNCATED) !== 0;
+    a.envsTruncated = (flags & FLAG_ENVS_TRUNCATED) !== 0;
+    a.parentRemote = this.opts.shards > 1 && shardOf(a.ppid, pidns, this.opts.shards) !== this.opts.shard;
+    a.credsMask = this.readCreds(off + FORK_CREDS, dv.getUint16(off + FORK_CREDS_MASK, true), a.creds);
+    const given = dv.getUint16(off + FORK_GIVEN, true);
+    this.readVars(off, given);
+    a.pathId = this.vars[VAR_PATH]!;
+    a.commId = this.vars[VAR_COMM]!;
+    a.argvId = this.vars[VAR_ARGV]!;
+    a.envpId = this.vars[VAR_ENVP]!;
+    a.ctxId = this.vars[VAR_CTX]!;
+    a.interpId = this.vars[VAR_INTERP]!;
+    a.ctxMask = ctxMaskOfGiven(given);
+    applyFork(this.table, a);
+  }
+
+  private exec(off: number, pidns: number): void {
+    const dv = this.dv;
+    const a = this.execArgs;
+    const flags = dv.getUint16(off + H_FLAGS, true);
+    a.pid = dv.getUint32(off + EXEC_PID, true);
+    a.ppid = dv.getInt32(off + EXEC_PPID, true);
+    a.pidns = pidns;
+    a.time = dv.getBigUint64(off + H_TIME, true);
+    a.inode = u64(dv, off + EXEC_INODE);
+    a.prevInode = u64(dv, off + EXEC_PREV_INODE);
+    a.argsTruncated = (flags & FLAG_ARGS_TRUNCATED) !== 0;
+    a.envsTruncated = (flags & FLAG_ENVS_TRUNCATED) !== 0;
+    a.credsMask = this.readCreds(off + EXEC_CREDS, dv.getUint16(off + EXEC_CREDS_MASK, true), a.creds);
+    const given = dv.getUint16(off + EXEC_GIVEN, true);
+    this.readVars(off, given);
+    a.pathId = Math.max(0, this.vars[VAR_PATH]!);
+    a.commId = this.vars[VAR_COMM]!;
+    a.argvId = this.vars[VAR_ARGV]!;
+    a.envpId = this.vars[VAR_ENVP]!;
+    a.ctxId = this.vars[VAR_CTX]!;
+    a.interpId = this.vars[VAR_INTERP]!;
+    a.ctxMask = ctxMaskOfGiven(given);
+    a.source = 0;
+    applyExec(this.table, a);
+  }
+
+  private creds(off: number, pidns: number): void {
+    const dv = this.dv;
+    const mask = this.readCreds(off + CREDS_CREDS, dv.getUint32(off + CREDS_CREDS_MASK, true), this.words);
+    applyCredentials(this.table, dv.getUint32(off + CREDS_PID, true), pidns, this.words, mask);
+  }
+
+  private readCreds(at: number, mask: number, out: Uint32Array): number {
+    const dv = this.dv;
+    for (let w = 0; w < CRED_WORDS; w++) out[w] = dv.getUint32(at + 4 * w, true);
+    return mask;
+  }
+
+  /** String ids of the variable fields (one reference each), -1 where not given. */
+  private readonly vars = new Int32Array(VAR_COUNT);
+
+  /** Interns the variable fields of a FORK or EXEC record (same layout) into `vars`. */
+  private readVars(off: number, given: number): void {
+    const dv = this.dv;
+    const t = this.table;
+    let at = off + FORK_VAR;
+    for (let i = 0; i < VAR_COUNT; i++) {
+      const len = dv.getUint16(off + FORK_LENS + 2 * i, true);
+      const bit = VAR_GIVEN[i]!;
+      if ((given & bit) === 0 || (i === VAR_ENVP && !this.opts.withEnvs)) this.vars[i] = -1;
+      else this.vars[i] = len === 0 ? 0 : t.intern(this.bytes, at, len);
+      at += len;
+    }
+  }
+
+  private reparent(pid: number, ppid: number, pidns: number): void {
+    const t = this.table;
+    if (ppid === 0 || pid <= 1) return;
+    const row = t.lookup(pid, pidns);
+    if (row < 0 || t.ppid[row] === ppid) return;
+    const shards = this.opts.shards;
+    if (shards === 1 || shardOf(ppid, pidns, shards) === this.opts.shard) {
+      const parent = t.lookup(ppid, pidns);
+      const ok = parent >= 0 && relinkParent(t, row, parent, ppid);
+      t.counters[ok ? C.reparentSuccess : C.reparentFailed]!++;
+      return;
+    }
+    // the new parent lives in another shard: link by key, and tell that shard
+    const forkEnd = relinkParentRemote(t, row, ppid);
+    this.opts.onRemoteLink?.(ppid, pidns, t.forkTime[forkEnd]!, 0); // inode 0: no fork-time image check for a reparent
+    t.counters[C.reparentSuccess]!++;
+  }
+}
+
+/** The `given` bits of each variable field, in VAR_* order (ctx: whole or in parts). */
+const VAR_GIVEN = [GIVEN_PATH, GIVEN_COMM, GIVEN_ARGV, GIVEN_ENVP, GIVEN_CTX | (7 << GIVEN_CTX_PARTS_SHIFT), GIVEN_INTERP];
+
+/** u64 field as a number (inodes: exact below 2^53). */
+function u64(dv: DataView, at: number): number {
+  return dv.getUint32(at, true) + dv.getUint32(at + 4, true) * 4294967296;
+}

@@ -1,0 +1,90 @@
+// Starts the shard workers and watches them. A worker that dies (an
+// exception, a kill) is reported to the pipeline, which rebuilds its shard
+// and asks for a new worker; a clean end is a worker that drained its
+// closed ring.
+
+import { Worker } from 'node:worker_threads';
+import { workerEntry } from './paths.js';
+import type { ShardWorkerData } from './shard-runner.js';
+
+export interface WorkerCrash {
+  shard: number;
+  error: Error;
+}
+
+export class ShardSupervisor {
+  private readonly workers: (Worker | undefined)[];
+  private readonly finished: Promise<void>[];
+  private stopping = false;
+  /** Workers restarted after a crash. */
+  restarts = 0;
+
+  constructor(
+    shards: number,
+    private readonly onCrash: (crash: WorkerCrash) => void,
+  ) {
+    this.workers = new Array<Worker | undefined>(shards).fill(undefined);
+    this.finished = new Array<Promise<void>>(shards).fill(Promise.resolve());
+  }
+
+  start(data: ShardWorkerData): void {
+    const shard = data.shard;
+    const worker = new Worker(workerEntry('shard-worker'), { workerData: data, name: `forkline-shard-${shard}` });
+    this.workers[shard] = worker;
+    this.finished[shard] = new Promise<void>((resolve) => {
+      let failure: Error | undefined;
+      let done = false;
+      worker.on('message', (msg: { type: string }) => {
+        if (msg.type === 'done') done = true;
+      });
+      worker.on('error', (err) => {
+        failure = err;
+      });
+      worker.on('exit', (code) => {
+        if (this.workers[shard] === worker) this.workers[shard] = undefined;
+        resolve();
+        if (done && failure === undefined) return;
+        if (this.stopping && code === 0) return;
+        this.onCrash({ shard, error: failure ?? new Error(`shard ${shard} worker exited with code ${code}`) });
+      });
+    });
+  }
+
+  /** Asks every live worker but `except` to re-send its links into shard `target`; resolves with the count sent. */
+  async resendLinks(target: number): Promise<number> {
+    const replies = this.workers.map((w, shard) => {
+      if (!w || shard === target) return Promise.resolve(0);
+      return new Promise<number>((resolve) => {
+        const onMessage = (msg: { type: string; target?: number; count?: number }) => {
+          if (msg.type === 'links-sent' && msg.target === target) {
+            w.off('message', onMessage);
+            w.off('exit', onExit);
+            resolve(msg.count ?? 0);
+          }
+        };
+        const onExit = () => resolve(0);
+        w.on('message', onMessage);
+        w.once('exit', onExit);
+        w.postMessage({ type: 'resend-links', target });
+      });
+    });
+    return (await Promise.all(replies)).reduce((a, b) => a + b, 0);
+  }
+
+  /** The worker of a shard, for tests that kill one. */
+  worker(shard: number): Worker | undefined {
+    return this.workers[shard];
+  }
+
+  /** Resolves when every worker has ended (after its ring was closed and drained). */
+  async join(): Promise<void> {
+    this.stopping = true;
+    await Promise.all(this.finished);
+  }
+
+  /** Ends every worker now (the pipeline failed). */
+  async terminate(): Promise<void> {
+    this.stopping = true;
+    await Promise.all(this.workers.map((w) => w?.terminate()));
+  }
+}
