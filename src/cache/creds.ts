@@ -80,6 +80,13 @@ export class CredentialTable {
       t[w] = values[w]!;
       if (w >= C_CAP_EFF) t[w + 1] = values[w + 1]!;
     }
+    // most updates and every fork that carries its credentials change nothing
+    let same = true;
+    for (let w = 0; w < CRED_WORDS && same; w++) same = t[w] === this.word(base, w);
+    if (same) {
+      this.incref(base);
+      return base;
+    }
     return this.strings.internBytes(this.tupleBytes, 0, CRED_WORDS * 4);
   }
 

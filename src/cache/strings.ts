@@ -9,7 +9,7 @@
 // with a free list per block size; a freed block is reused by the next string
 // of the same size class. Id 0 is the empty string, never freed.
 
-import { hashBytes } from './hash.js';
+import { hashBytes, sameBytes } from './hash.js';
 import { OpenIndex } from './open-index.js';
 import { carveColumns, layoutBytes, type ColumnSpec } from './sab-layout.js';
 
@@ -61,6 +61,9 @@ export class StringTable {
   private readonly arena32: Int32Array;
   /** Buffer view of the arena: utf8 decoding straight from shared memory. */
   private readonly arenaBuf: Buffer;
+  private readonly arenaDv: DataView;
+  private lastSrc: Uint8Array | undefined;
+  private lastSrcDv: DataView = new DataView(new ArrayBuffer(0));
   private scratch = new Uint8Array(256);
   private readonly encoder = new TextEncoder();
   private readonly hashOfId = (id: number): number => this.hash[id]!;
@@ -103,6 +106,7 @@ export class StringTable {
     this.arena = new Uint8Array(handles.arena);
     this.arena32 = new Int32Array(handles.arena);
     this.arenaBuf = Buffer.from(handles.arena);
+    this.arenaDv = new DataView(handles.arena);
   }
 
   /** Live strings, the permanent empty string included. */
@@ -122,7 +126,8 @@ export class StringTable {
   internBytes(src: Uint8Array, off: number, len: number): number {
     if (len === 0) return 0;
     if (len > MAX_STRING_BYTES) throw new RangeError(`a string of ${len} bytes exceeds ${MAX_STRING_BYTES} bytes`);
-    const h = hashBytes(src, off, len);
+    const srcDv = this.viewOf(src);
+    const h = hashBytes(srcDv, src, off, len);
     const index = this.index;
     const slots = index.slots;
     let slot = index.home(h);
@@ -130,7 +135,7 @@ export class StringTable {
       const v = slots[slot]!;
       if (v === 0) break;
       const id = v - 1;
-      if (this.hash[id] === h && this.length[id] === len && this.sameBytes(id, src, off, len)) {
+      if (this.hash[id] === h && this.length[id] === len && sameBytes(this.arenaDv, this.arena, this.offset[id]!, srcDv, src, off, len)) {
         this.refs[id]!++;
         return id;
       }
@@ -207,11 +212,19 @@ export class StringTable {
     return out;
   }
 
-  private sameBytes(id: number, src: Uint8Array, off: number, len: number): boolean {
-    const arena = this.arena;
-    const at = this.offset[id]!;
-    for (let i = 0; i < len; i++) if (arena[at + i] !== src[off + i]) return false;
-    return true;
+  /** Whether string `id` holds exactly bytes [off, off + len) of `src`. */
+  equals(id: number, src: Uint8Array, off: number, len: number): boolean {
+    if (id <= 0) return len === 0;
+    return this.length[id] === len && sameBytes(this.arenaDv, this.arena, this.offset[id]!, this.viewOf(src), src, off, len);
+  }
+
+  /** A DataView over `src`, cached for the last buffer seen (one per ring or replay chunk). */
+  private viewOf(src: Uint8Array): DataView {
+    if (src !== this.lastSrc) {
+      this.lastSrc = src;
+      this.lastSrcDv = src === this.arena ? this.arenaDv : new DataView(src.buffer, src.byteOffset, src.byteLength);
+    }
+    return this.lastSrcDv;
   }
 
   private takeId(): number {

@@ -209,7 +209,7 @@ export class RecordApplier {
     a.parentRemote = this.opts.shards > 1 && shardOf(a.ppid, pidns, this.opts.shards) !== this.opts.shard;
     a.credsMask = this.readCreds(off + FORK_CREDS, dv.getUint16(off + FORK_CREDS_MASK, true), a.creds);
     const given = dv.getUint16(off + FORK_GIVEN, true);
-    this.readVars(off, given);
+    this.readVars(off, given, a.parentRemote || a.ppid === 0 ? -1 : this.table.lookup(a.ppid, pidns));
     a.pathId = this.vars[VAR_PATH]!;
     a.commId = this.vars[VAR_COMM]!;
     a.argvId = this.vars[VAR_ARGV]!;
@@ -234,7 +234,7 @@ export class RecordApplier {
     a.envsTruncated = (flags & FLAG_ENVS_TRUNCATED) !== 0;
     a.credsMask = this.readCreds(off + EXEC_CREDS, dv.getUint16(off + EXEC_CREDS_MASK, true), a.creds);
     const given = dv.getUint16(off + EXEC_GIVEN, true);
-    this.readVars(off, given);
+    this.readVars(off, given, this.table.lookup(a.pid, pidns));
     a.pathId = Math.max(0, this.vars[VAR_PATH]!);
     a.commId = this.vars[VAR_COMM]!;
     a.argvId = this.vars[VAR_ARGV]!;
@@ -261,16 +261,33 @@ export class RecordApplier {
   /** String ids of the variable fields (one reference each), -1 where not given. */
   private readonly vars = new Int32Array(VAR_COUNT);
 
-  /** Interns the variable fields of a FORK or EXEC record (same layout) into `vars`. */
-  private readVars(off: number, given: number): void {
+  /**
+   * Interns the variable fields of a FORK or EXEC record (same layout) into
+   * `vars`. `like` is a row whose strings the record probably repeats (the
+   * parent of a fork, the previous image of an exec): equal bytes take that
+   * row's id without hashing them.
+   */
+  private readVars(off: number, given: number, like: number): void {
     const dv = this.dv;
     const t = this.table;
+    const strings = t.strings;
+    const bytes = this.bytes;
     let at = off + FORK_VAR;
     for (let i = 0; i < VAR_COUNT; i++) {
       const len = dv.getUint16(off + FORK_LENS + 2 * i, true);
-      const bit = VAR_GIVEN[i]!;
-      if ((given & bit) === 0 || (i === VAR_ENVP && !this.opts.withEnvs)) this.vars[i] = -1;
-      else this.vars[i] = len === 0 ? 0 : t.intern(this.bytes, at, len);
+      if ((given & VAR_GIVEN[i]!) === 0 || (i === VAR_ENVP && !this.opts.withEnvs)) {
+        this.vars[i] = -1;
+      } else if (len === 0) {
+        this.vars[i] = 0;
+      } else {
+        const same = like >= 0 ? VAR_COLUMN[i]!(t)[like]! : 0;
+        if (same > 0 && strings.equals(same, bytes, at, len)) {
+          strings.incref(same);
+          this.vars[i] = same;
+        } else {
+          this.vars[i] = t.intern(bytes, at, len);
+        }
+      }
       at += len;
     }
   }
@@ -296,6 +313,16 @@ export class RecordApplier {
 
 /** The `given` bits of each variable field, in VAR_* order (ctx: whole or in parts). */
 const VAR_GIVEN = [GIVEN_PATH, GIVEN_COMM, GIVEN_ARGV, GIVEN_ENVP, GIVEN_CTX | (7 << GIVEN_CTX_PARTS_SHIFT), GIVEN_INTERP];
+
+/** The table column holding each variable field, in VAR_* order. */
+const VAR_COLUMN: readonly ((t: ProcessTable) => Int32Array)[] = [
+  (t) => t.pathId,
+  (t) => t.commId,
+  (t) => t.argvId,
+  (t) => t.envpId,
+  (t) => t.ctxId,
+  (t) => t.interpId,
+];
 
 /** u64 field as a number (inodes: exact below 2^53). */
 function u64(dv: DataView, at: number): number {
