@@ -16,6 +16,7 @@ import { REC_EXEC, REC_EXIT, REC_FORK, REC_CREDS, REC_RENAME, REC_LOST, REC_FLUS
 import { ShardRing } from './ring.js';
 import { FRAME_ERROR, RING_FULL, ROUTE_ALL, ROUTE_SKIP, Router, frameSize, routeOf } from './router.js';
 import type { RecordSource } from './source.js';
+import type { RunSummary } from './summary.js';
 
 export interface PipelineOptions {
   /** Shards, one worker thread each (default: one per core). */
@@ -38,20 +39,8 @@ export interface PipelineOptions {
   onProgress?: (p: { bytes: number; totalBytes: number | undefined; records: number }) => void;
 }
 
-/** The summary of a run: one shape for every command that applies a stream (docs/summary.md). */
-export interface PipelineSummary {
-  source: string;
-  shards: number;
-  events: { fork: number; exec: number; exit: number; creds: number; rename: number; lost: number; flush: number; delete: number; reparent: number; clock: number };
-  applied: number;
-  dropped: { total: number; ringFull: number; decodeErrors: number; tableFull: number; lostEvents: number; linkMessages: number };
-  cacheSize: number;
-  rows: number;
-  bytesPerRow: number;
-  workerRestarts: number;
-  seconds: number;
-  eventsPerSecond: number;
-}
+/** The summary of a run (docs/summary.md). */
+export type PipelineSummary = RunSummary;
 
 export interface PipelineStats {
   shards: { shard: number; cacheSize: number; rows: number; ringUsed: number; applied: bigint; counters: Record<WriterCounter, number> }[];

@@ -1,0 +1,76 @@
+// `forkline synth` and `forkline replay`: write a synthetic stream to a
+// recording, and apply a recording through the sharded pipeline.
+
+import { writeFile } from 'node:fs/promises';
+import { createPipeline } from '../pipeline/pipeline.js';
+import { ReplaySource, ReplayWriter } from '../pipeline/sources/replay.js';
+import { syntheticChunks } from '../pipeline/sources/synthetic-records.js';
+import type { SyntheticOptions } from '../pipeline/sources/synthetic.js';
+import { formatSummary } from '../pipeline/summary.js';
+import { ForklineError } from '../errors.js';
+import { progressBar } from './progress.js';
+
+export interface SynthOptions {
+  events: number;
+  seed: number;
+  out: string;
+  lostRate?: number;
+  reorderRate?: number;
+  envs?: boolean;
+}
+
+export async function synth(o: SynthOptions): Promise<number> {
+  const writer = await ReplayWriter.create(o.out);
+  const bar = progressBar('synth');
+  const options: SyntheticOptions = { seed: o.seed, events: o.events, lostRate: o.lostRate, reorderRate: o.reorderRate, envs: o.envs };
+  let n = 0;
+  try {
+    for (const chunk of syntheticChunks(options)) {
+      await writer.write(chunk.bytes);
+      n += chunk.bytes.length;
+      bar.update(chunk.streamOffset + chunk.bytes.length, undefined, 0);
+    }
+  } finally {
+    bar.stop();
+    await writer.close();
+  }
+  process.stderr.write(`forkline synth: ${o.events} events (seed ${o.seed}) written to ${o.out} (${n} bytes of records)\n`);
+  return 0;
+}
+
+export interface ReplayOptions {
+  file: string;
+  shards?: number;
+  capacity?: number;
+  json?: boolean;
+  summaryJson?: string;
+  retentionMs?: number;
+}
+
+export async function replay(o: ReplayOptions): Promise<number> {
+  const bar = progressBar('replay');
+  const pipeline = createPipeline({
+    source: new ReplaySource(o.file),
+    shards: o.shards,
+    capacity: o.capacity,
+    exitedRetention: o.retentionMs !== undefined ? BigInt(Math.round(o.retentionMs * 1e6)) : undefined,
+    onProgress: (p) => bar.update(p.bytes, p.totalBytes, p.records),
+  });
+  pipeline.start();
+  let code = 0;
+  let summary;
+  try {
+    summary = await pipeline.done();
+  } catch (err) {
+    bar.stop();
+    if (!(err instanceof ForklineError)) throw err;
+    process.stderr.write(`forkline replay: ${err.message}\n`);
+    code = 1;
+    summary = await pipeline.stop();
+  }
+  bar.stop();
+  const text = JSON.stringify(summary, null, 2);
+  if (o.summaryJson) await writeFile(o.summaryJson, text + '\n');
+  process.stdout.write(o.json ? text + '\n' : formatSummary(summary));
+  return code;
+}
