@@ -112,8 +112,7 @@ export function applyFork(t: ProcessTable, a: ForkArgs): number {
   const reject = forkRejection(a);
   if (reject < 0) {
     t.counters[reject === REJECTED_PID0 ? C.rejectedPid0 : C.rejectedKernelThread]!++;
-    releaseForkArgs(t, a);
-    return reject;
+    return rejectFork(t, a, reject);
   }
   t.noteTime(a.time);
   const remote = a.parentRemote && a.ppid > 0;
@@ -122,9 +121,8 @@ export function applyFork(t: ProcessTable, a: ForkArgs): number {
   const row = t.allocRow();
   if (row < 0) {
     t.counters[C.rejectedTableFull]!++;
-    releaseForkArgs(t, a);
     if (parent >= 0) t.release(parent);
-    return REJECTED_TABLE_FULL;
+    return rejectFork(t, a, REJECTED_TABLE_FULL);
   }
   const prev = t.lookup(a.pid, a.pidns);
   if (prev >= 0) {
@@ -192,6 +190,17 @@ export function applyFork(t: ProcessTable, a: ForkArgs): number {
   t.indexInsert(row);
   t.counters[ADDED[a.source]!]!++;
   return row;
+}
+
+/**
+ * A fork that makes no row: its strings are released, and a parent in
+ * another shard, which the router told to hold its entry for this child
+ * (LINK), is told to let it go.
+ */
+function rejectFork(t: ProcessTable, a: ForkArgs, code: number): number {
+  releaseForkArgs(t, a);
+  if (a.parentRemote && a.ppid > 0) t.onRemoteParentReleased?.(a.ppid, a.pidns, a.time);
+  return code;
 }
 
 function forkRejection(a: ForkArgs): number {
@@ -422,13 +431,14 @@ function forkEndOf(t: ProcessTable, row: number): number {
 function setChainParent(t: ProcessTable, row: number, forkEnd: number, parentRow: number, ppid: number, remote: boolean): void {
   const hadRemoteParent = (t.flags[forkEnd]! & F_REMOTE_PARENT) !== 0;
   const oldPpid = t.ppid[forkEnd]!;
-  for (let r = row; ; r = t.ancestor[r]!) {
+  for (let r = row; r !== forkEnd; r = t.ancestor[r]!) {
     t.beginWrite(r);
     t.ppid[r] = ppid;
     t.endWrite(r);
-    if (r === forkEnd) break;
   }
+  // the fork end's ppid, link and flags change in one write: no reader sees the new ppid with the old parent
   t.beginWrite(forkEnd);
+  t.ppid[forkEnd] = ppid;
   t.flags[forkEnd] = (t.flags[forkEnd]! & ~(F_PARENT_MISSING | F_REMOTE_PARENT)) | F_REPARENTED | (remote ? F_REMOTE_PARENT : 0);
   t.setAncestor(forkEnd, parentRow);
   t.endWrite(forkEnd);

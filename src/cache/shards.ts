@@ -15,6 +15,7 @@ export function shardOf(pid: number, pidns: number, shards: number): number {
  *   [0]            G: highest global sequence number dispatched to any shard
  *   [1 + s]        D[s]: highest sequence number dispatched to shard s
  *   [1 + n + s]    A[s]: highest sequence number applied (and published) by shard s
+ *   [1 + 2n + s]   the ring position of shard s's worker just past what it applied
  * A reader that found a link into shard P, after reading the linking row,
  * waits until A[P] >= min(G, D[P]): then P has applied every record that
  * preceded the link.
@@ -23,7 +24,7 @@ export class PipelineControl {
   readonly words: BigInt64Array;
 
   static create(shards: number): PipelineControl {
-    return new PipelineControl(new SharedArrayBuffer(8 * (1 + 2 * shards)), shards);
+    return new PipelineControl(new SharedArrayBuffer(8 * (1 + 3 * shards)), shards);
   }
 
   constructor(
@@ -55,17 +56,29 @@ export class PipelineControl {
     Atomics.store(this.words, 0, BigInt(gseq));
   }
 
-  /** Worker of `shard`: every record up to `gseq` is applied and visible. */
-  publishApplied(shard: number, gseq: bigint): void {
+  /**
+   * Worker of `shard`: every record up to `gseq` is applied and visible;
+   * `cursor` is its ring position just past them (for its replacement
+   * after a crash). Cursor first: a reader of the watermark may rely on it.
+   */
+  publishApplied(shard: number, gseq: bigint, cursor = -1): void {
+    if (cursor >= 0) Atomics.store(this.words, 1 + 2 * this.shards + shard, BigInt(cursor) + 1n); // 0: none yet
     Atomics.store(this.words, 1 + this.shards + shard, gseq);
   }
 
-  /** Whether shard P has applied every record that preceded what the caller has seen. */
-  caughtUp(shard: number): boolean {
+  /** Ring position just past the records `shard`'s worker applied (-1 before any). */
+  appliedCursor(shard: number): number {
+    return Number(Atomics.load(this.words, 1 + 2 * this.shards + shard)) - 1;
+  }
+
+  /**
+   * The watermark shard P must reach to have applied every record that
+   * preceded what the caller has seen so far: min(G, D[P]), read now.
+   */
+  catchUpTarget(shard: number): bigint {
     const g = this.dispatched();
     const d = this.dispatchedTo(shard);
-    const target = d < g ? d : g;
-    return this.applied(shard) >= target;
+    return d < g ? d : g;
   }
 }
 

@@ -152,6 +152,7 @@ export class StringTable {
     this.arena.set(src.subarray(off, off + len), at);
     this.offset[id] = at;
     this.length[id] = len;
+    this.gen[id]!++; // new contents, new generation: a reader's cache never mixes two lives of an id
     this.hash[id] = h;
     this.refs[id] = 1;
     slots[slot] = id + 1;

@@ -82,6 +82,8 @@ const TABLE_COLUMNS = (capacity: number, keyedByNamespace: boolean) =>
     { name: 'meta', type: 'i32', length: META_WORDS },
     { name: 'newestTime', type: 'i64', length: 1 },
     { name: 'counters', type: 'f64', length: WRITER_COUNTERS.length },
+    // the counters as they were when the writer last published its watermark (a crash rebuild resumes from them)
+    { name: 'countersAtMark', type: 'f64', length: WRITER_COUNTERS.length },
     { name: 'slots', type: 'i32', length: OpenIndex.slotCountFor(capacity) },
     { name: 'exitHeapRow', type: 'i32', length: capacity },
     { name: 'exitHeapTime', type: 'i64', length: capacity },
@@ -154,6 +156,7 @@ export class ProcessTable {
   readonly ctxId: Int32Array;
   readonly interpId: Int32Array;
   readonly counters: Float64Array;
+  readonly countersAtMark: Float64Array;
   readonly newestTime: BigInt64Array;
   readonly meta: Int32Array;
   private readonly index: OpenIndex;
@@ -220,6 +223,7 @@ export class ProcessTable {
     this.meta = c.meta;
     this.newestTime = c.newestTime;
     this.counters = c.counters;
+    this.countersAtMark = c.countersAtMark;
     this.index = new OpenIndex(c.slots);
     this.exitHeapRow = c.exitHeapRow;
     this.exitHeapTime = c.exitHeapTime;
@@ -236,8 +240,10 @@ export class ProcessTable {
     Atomics.add(this.meta, M_INDEX_VERSION, 1);
     const version = this.meta[M_INDEX_VERSION]!;
     const counters = this.counters.slice(); // counts survive the rebuild
+    const atMark = this.countersAtMark.slice();
     new Uint8Array(this.handles.rows).fill(0);
     this.counters.set(counters);
+    this.countersAtMark.set(atMark);
     this.meta[M_INDEX_VERSION] = version;
     this.strings.reset();
     this.creds.reset();
@@ -319,8 +325,8 @@ export class ProcessTable {
 
   /**
    * The entry of (pid, pidns) that was current at time T: among the indexed
-   * rows of that key, the instance that had forked by T, and in it the
-   * image that had not yet been replaced by an exec at T. -1 when none.
+   * rows of that key, the latest instance that had forked by T, and in it
+   * the image that had not yet been replaced by an exec at T. -1 when none.
    */
   findAt(pid: number, pidns: number, time: bigint): number {
     const index = this.index;
@@ -339,10 +345,12 @@ export class ProcessTable {
         if (this.pid[up] !== pid || this.forkTime[up] !== fork || this.exitTime[up]! <= time) break;
         gen = up;
       }
-      // an image replaced (or exited and flushed) before T is not the one; a
-      // current entry that exited but is not flushed yet still counts
-      const exit = this.exitTime[gen]!;
-      if (exit !== 0n && exit <= time && (this.flags[gen]! & F_CURRENT) === 0) continue;
+      // an image replaced by an exec before T is not the one (the walk stops
+      // above it); the instance's last image counts even if it had exited by
+      // T: a parent that exited but was not flushed yet is still the parent
+      // (docs/cache.md), and the latest instance forked by T is the one
+      // that was current then
+      if (gen !== row && this.exitTime[row]! !== 0n && this.exitTime[gen]! <= time) continue;
       best = gen;
       bestFork = fork;
     }
@@ -410,6 +418,27 @@ export class ProcessTable {
     return true;
   }
 
+  /**
+   * The keys (ppid, pidns, fork time) of every row whose parent lives in
+   * another shard chosen by `inTarget(ppid, pidns)`: the links that shard
+   * must hold for this one.
+   */
+  remoteParentKeys(inTarget: (ppid: number, pidns: number) => boolean): { ppid: Int32Array; pidns: Uint32Array; forkTime: BigInt64Array } {
+    const ppid: number[] = [];
+    const pidns: number[] = [];
+    const forkTime: bigint[] = [];
+    for (let row = 0; row < this.capacity; row++) {
+      const f = this.flags[row]!;
+      if ((f & (F_USED | F_REMOTE_PARENT)) !== (F_USED | F_REMOTE_PARENT) || this.ancestor[row]! >= 0) continue;
+      const ns = this.pidnsOf(row);
+      if (!inTarget(this.ppid[row]!, ns)) continue;
+      ppid.push(this.ppid[row]!);
+      pidns.push(ns);
+      forkTime.push(this.forkTime[row]!);
+    }
+    return { ppid: Int32Array.from(ppid), pidns: Uint32Array.from(pidns), forkTime: BigInt64Array.from(forkTime) };
+  }
+
   /** Calls `cb(row)` for every current entry. */
   forEachLive(cb: (row: number) => void): void {
     const slots = this.index.slots;
@@ -456,6 +485,7 @@ export class ProcessTable {
     while (row < 0 && this.evictOneExited()) row = this.takeRow();
     if (row < 0) return -1;
     this.meta[M_ROWS_USED]!++;
+    this.beginWrite(row); // a reader holding this row number from its last life sees the change
     this.flags[row] = F_USED;
     this.refs[row] = 0;
     this.remoteRefs[row] = 0;
@@ -465,6 +495,7 @@ export class ProcessTable {
     this.pathId[row] = this.commId[row] = this.argvId[row] = this.envpId[row] = 0;
     this.ctxId[row] = this.interpId[row] = 0;
     this.credsId[row] = this.creds.unknownId;
+    this.endWrite(row);
     return row;
   }
 

@@ -136,6 +136,8 @@ export class Cursor {
       const row = pt.findAt(ppid, pidns, forkTime);
       if (pt.indexVersion() !== v1) continue;
       if (row < 0) {
+        // no parent entry: unless the child itself changed meanwhile (then it is stale)
+        if (Atomics.load(t.seq, childRow) !== childSeq) return this.markStale();
         this.parentUnresolved = true;
         return false;
       }
@@ -225,9 +227,12 @@ export class ProcessView {
   /** Waits (bounded) until `shard` has applied everything that preceded what this reader saw. */
   waitCaughtUp(shard: number): void {
     const control = this.control;
-    if (!control || control.caughtUp(shard)) return;
+    if (!control) return;
+    // the target is taken once: records dispatched after the link was read do not matter
+    const target = control.catchUpTarget(shard);
+    if (control.applied(shard) >= target) return;
     const deadline = performance.now() + this.linkWaitMs;
-    while (!control.caughtUp(shard)) {
+    while (control.applied(shard) < target) {
       if (performance.now() > deadline) {
         this.linkWaitTimeouts++;
         return;

@@ -132,7 +132,9 @@ export class RecordApplier {
   apply(bytes: Uint8Array, off: number, available: number): void {
     const error = validateRecord(bytes, off, available);
     if (error !== undefined) {
-      this.table.counters[C.decodeErrors]!++;
+      // a broadcast record reaches every shard: its error is counted once, by shard 0
+      const type = bytes[off]! | (bytes[off + 1]! << 8);
+      if (this.opts.shard === 0 || (type !== REC_FLUSH && type !== REC_CLOCK)) this.table.counters[C.decodeErrors]!++;
       this.lastError = error;
       return;
     }

@@ -11,9 +11,35 @@ import { ProcessView, type ViewOptions } from '../cache/view.js';
 import { ForklineError } from '../errors.js';
 import { ShardSupervisor, type WorkerCrash } from '../workers/supervisor.js';
 import type { ShardWorkerData } from '../workers/shard-runner.js';
+import { applyLink, applyUnlink } from '../cache/apply.js';
+import { shardOf } from '../cache/shards.js';
+import type { LinkKeys } from '../workers/shard-runner.js';
 import { RecordApplier } from './apply-record.js';
-import { REC_EXEC, REC_EXIT, REC_FORK, REC_CREDS, REC_RENAME, REC_LOST, REC_FLUSH, REC_DELETE, REC_REPARENT, REC_CLOCK } from './record.js';
-import { ShardRing } from './ring.js';
+import {
+  FORK_INODE,
+  FORK_MIN_SIZE,
+  FORK_PPID,
+  getU64,
+  H_PIDNS,
+  H_TIME,
+  H_TYPE,
+  LINK_FORK_TIME,
+  LINK_PPID,
+  REC_CLOCK,
+  REC_CREDS,
+  REC_DELETE,
+  REC_EXEC,
+  REC_EXIT,
+  REC_FLUSH,
+  REC_FORK,
+  REC_LINK,
+  REC_LOST,
+  REC_RENAME,
+  REC_REPARENT,
+  REC_UNLINK,
+  UNLINK_FORK_TIME,
+} from './record.js';
+import { RingWord, ShardRing } from './ring.js';
 import { FRAME_ERROR, RING_FULL, ROUTE_ALL, ROUTE_SKIP, Router, frameSize, routeOf } from './router.js';
 import type { RecordSource } from './source.js';
 import type { RunSummary } from './summary.js';
@@ -94,7 +120,7 @@ export class Pipeline {
     if (this.state !== 'new') throw new ForklineError('ERR_PIPELINE_STATE', `start() on a pipeline that is ${this.state}`);
     this.state = 'running';
     this.started = performance.now();
-    for (let s = 0; s < this.shards; s++) this.supervisor.start(this.workerData(s, 0, 0));
+    for (let s = 0; s < this.shards; s++) this.supervisor.start(this.workerData(s, -1));
     this.routing = this.route().catch((err: Error) => {
       this.failure = err;
     });
@@ -150,7 +176,7 @@ export class Pipeline {
     };
   }
 
-  private workerData(shard: number, skipUpTo: number, skipLinksUpTo: number): ShardWorkerData {
+  private workerData(shard: number, resumeCursor: number): ShardWorkerData {
     return {
       shard,
       shards: this.shards,
@@ -160,8 +186,7 @@ export class Pipeline {
       control: this.control.buffer,
       retention: this.retention,
       withEnvs: this.withEnvs,
-      skipUpTo,
-      skipLinksUpTo,
+      resumeCursor,
     };
   }
 
@@ -226,6 +251,11 @@ export class Pipeline {
   private async finish(): Promise<void> {
     if (this.state === 'stopped') return;
     this.state = 'stopping';
+    if (this.failure instanceof ForklineError && this.failure.code === 'ERR_WORKER_FAILED') {
+      await this.supervisor.terminate(); // a shard is gone for good: nothing to drain
+      this.state = 'stopped';
+      return;
+    }
     await this.quiesce();
     for (const ring of this.rings) ring.close();
     await this.supervisor.join();
@@ -249,60 +279,191 @@ export class Pipeline {
   /**
    * Rebuilds the shard of a crashed worker and starts a new one
    * (docs/pipeline.md, "Faults"): the other shards drain; the shard's table
-   * is emptied and refilled with its records up to the crashed worker's
-   * watermark, read again from the source; the other shards send again the
-   * links their rows hold into it; the new worker skips what the rebuild
-   * covered.
+   * is emptied and refilled, in this thread, with its records up to the dead
+   * worker's watermark and the LINKs of the forks into it, read again from
+   * the source; its links are then set to exactly those the other shards'
+   * rows hold; the new worker skips what the rebuild covered.
    */
   private async recover(): Promise<void> {
     while (this.crashed.length > 0) {
-      const { shard, error } = this.crashed.shift()!;
+      await pause(20); // workers killed together report their ends one by one
+      // every shard down at this point is rebuilt together: their links into each other are set from their rebuilt rows
+      const down = new Set(this.crashed.splice(0).map((c) => c.shard));
+      for (let s = 0; s < this.shards; s++) if (!this.supervisor.alive(s)) down.add(s);
+      const shards = [...down];
       if (!this.opts.source.replayable) {
-        throw new ForklineError('ERR_WORKER_FAILED', `shard ${shard} worker failed (${error.message}) and source ${this.opts.source.name} cannot be read again to rebuild it`);
+        throw new ForklineError(
+          'ERR_WORKER_FAILED',
+          `shard worker ${shards.join(', ')} failed and source ${this.opts.source.name} cannot be read again to rebuild it`,
+        );
       }
-      this.supervisor.restarts++;
-      // the other shards catch up, so their rows (and links) are final up to now
+      const restarts = shards.length;
+      // the live shards catch up, so their rows (and links) are final up to now
       for (let quiet = 0; quiet < 3; ) {
         this.router.publish();
         const moved = this.router.pumpLinks();
-        const busy = moved > 0 || this.rings.some((r, s) => s !== shard && r.stats().used > 0);
+        const busy = moved > 0 || this.rings.some((r, s) => this.supervisor.alive(s) && r.stats().used > 0);
         quiet = busy ? 0 : quiet + 1;
         await pause(1);
       }
-      const crashGseq = this.router.gseq;
-      const watermark = Number(this.control.applied(shard));
-      const table = this.tables[shard]!;
-      table.reset();
-      await this.replayShard(shard, watermark);
-      this.control.publishApplied(shard, BigInt(watermark));
-      this.router.gseq++; // the re-sent links get a number the new worker does not skip
-      await this.supervisor.resendLinks(shard);
-      this.router.pumpLinks();
-      this.router.publish();
-      this.supervisor.start(this.workerData(shard, watermark, crashGseq));
+      const rebuilt = [];
+      for (const shard of shards) {
+        const watermark = Number(this.control.applied(shard));
+        const cursor = this.control.appliedCursor(shard);
+        const table = this.tables[shard]!;
+        table.reset();
+        // the counts up to the watermark stand; the rebuild's are not new events, and the new worker counts what follows
+        const counters = table.countersAtMark.slice();
+        const replayed = await this.replayShard(shard, watermark);
+        rebuilt.push({ shard, watermark, cursor, counters, replayed, unread: this.unread(shard, cursor) });
+      }
+      // set the links of each rebuilt shard from the rows of the others; an
+      // unlink can free rows that hold links elsewhere, so go round until
+      // nothing changes
+      let silent: number[] = [];
+      const live = new Map<number, LinkKeys[]>();
+      for (const r of rebuilt) {
+        const answer = await this.supervisor.linksInto(r.shard);
+        silent = answer.silent;
+        if (silent.length > 0) break;
+        live.set(r.shard, answer.keys);
+      }
+      for (let changed = silent.length === 0; changed; ) {
+        changed = false;
+        for (const r of rebuilt) {
+          const keys = [...live.get(r.shard)!];
+          const future = new Map<string, number>();
+          for (const other of rebuilt) {
+            if (other.shard === r.shard) continue;
+            // a rebuilt shard's rows, and the children its new worker is still to fork
+            keys.push(this.tables[other.shard]!.remoteParentKeys((ppid, pidns) => shardOf(ppid, pidns, this.shards) === r.shard));
+            for (const [key, n] of other.unread.children.get(r.shard) ?? []) future.set(key, (future.get(key) ?? 0) + n);
+          }
+          if (this.reconcileLinks(r.shard, r.replayed, r.unread.links, future, keys)) changed = true;
+        }
+      }
+      if (silent.length > 0) {
+        // another worker died during the rebuild: start over with it among the shards to rebuild
+        for (const shard of [...shards, ...silent]) this.crashed.push({ shard, error: new Error('rebuilt again') });
+        continue;
+      }
+      this.supervisor.restarts += restarts;
+      for (const r of rebuilt) {
+        this.tables[r.shard]!.counters.set(r.counters);
+        this.control.publishApplied(r.shard, BigInt(r.watermark));
+        this.supervisor.start(this.workerData(r.shard, r.cursor));
+      }
     }
   }
 
-  /** Applies to a shard's table, in this thread, its records numbered up to `upTo`. */
-  private async replayShard(shard: number, upTo: number): Promise<void> {
+  /**
+   * What a dead worker had not applied yet: in its ring past its applied
+   * position (and, for link messages, what the router still holds for it).
+   * `links`: per key, the LINKs minus the UNLINKs still to come into this
+   * shard. `children`: forks still to come in this shard whose parent lives
+   * in another shard, by that shard (their parents must stay held).
+   */
+  private unread(shard: number, cursor: number): { links: Map<string, number>; children: Map<number, Map<string, number>> } {
+    const links = new Map<string, number>();
+    const children = new Map<number, Map<string, number>>();
+    const add = (m: Map<string, number>, key: string, n: number) => m.set(key, (m.get(key) ?? 0) + n);
+    const note = (data: Uint8Array, off: number) => {
+      const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
+      const type = dv.getUint16(off + H_TYPE, true);
+      const pidns = dv.getUint32(off + H_PIDNS, true);
+      if (type === REC_LINK || type === REC_UNLINK) {
+        const forkTime = dv.getBigUint64(off + (type === REC_LINK ? LINK_FORK_TIME : UNLINK_FORK_TIME), true);
+        add(links, `${pidns}:${dv.getUint32(off + LINK_PPID, true)}:${forkTime}`, type === REC_LINK ? 1 : -1);
+      } else if (type === REC_FORK && this.shards > 1) {
+        const ppid = dv.getUint32(off + FORK_PPID, true);
+        const target = ppid > 0 ? shardOf(ppid, pidns, this.shards) : shard;
+        if (target === shard) return;
+        let m = children.get(target);
+        if (!m) children.set(target, (m = new Map()));
+        add(m, `${pidns}:${ppid}:${dv.getBigUint64(off + H_TIME, true)}`, 1);
+      }
+    };
+    const ring = this.rings[shard]!;
+    ring.forEachUnread(cursor >= 0 ? cursor : tailOf(ring), note);
+    this.router.forEachPending(shard, note);
+    return { links, children };
+  }
+
+  /**
+   * Applies to a shard's table, in this thread, its records numbered up to
+   * `upTo` and the LINKs the router sent it for forks into it. Returns the
+   * keys of those LINKs that found their parent.
+   */
+  private async replayShard(shard: number, upTo: number): Promise<Map<string, number>> {
     const table = this.tables[shard]!;
-    table.onRemoteParentReleased = undefined; // already told to the other shards before the crash
+    table.onRemoteParentReleased = undefined; // told to the other shards before the crash
     const applier = new RecordApplier(table, { shard, shards: this.shards, retention: this.retention, withEnvs: this.withEnvs });
+    const replayed = new Map<string, number>();
     let ordinal = 0;
     for await (const chunk of this.opts.source.chunks()) {
       const bytes = chunk.bytes;
       const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       for (let off = 0; off < bytes.length; ) {
         const size = frameSize(dv, off, bytes.length - off);
-        if (size < 0) return;
+        if (size < 0) return replayed;
         const route = routeOf(dv, off, size, this.shards);
         if (route !== ROUTE_SKIP) {
-          if (++ordinal > upTo) return;
+          if (++ordinal > upTo) return replayed;
           if (route === shard || route === ROUTE_ALL) applier.apply(bytes, off, size);
+          else if (route >= 0 && dv.getUint16(off + H_TYPE, true) === REC_FORK && size >= FORK_MIN_SIZE) {
+            const ppid = dv.getUint32(off + FORK_PPID, true);
+            const pidns = dv.getUint32(off + H_PIDNS, true);
+            if (ppid > 0 && shardOf(ppid, pidns, this.shards) === shard) {
+              const forkTime = dv.getBigUint64(off + H_TIME, true);
+              if (applyLink(table, ppid, pidns, forkTime, getU64(dv, off + FORK_INODE))) {
+                const key = `${pidns}:${ppid}:${forkTime}`;
+                replayed.set(key, (replayed.get(key) ?? 0) + 1);
+              }
+            }
+          }
         }
         off += size;
       }
     }
+    return replayed;
+  }
+
+  /**
+   * Makes the rebuilt shard hold the links of the other shards' rows into
+   * it (`live`) and of the children still to be forked in other rebuilt
+   * shards (`future`), less what the link messages still to be applied in
+   * its ring will change (`unread`). `held` (per key) is what it holds now,
+   * updated. Returns whether anything changed.
+   */
+  private reconcileLinks(
+    shard: number,
+    held: Map<string, number>,
+    unread: Map<string, number>,
+    future: Map<string, number>,
+    live: LinkKeys[],
+  ): boolean {
+    const table = this.tables[shard]!;
+    const wanted = new Map<string, number>();
+    const add = (key: string, n: number) => wanted.set(key, (wanted.get(key) ?? 0) + n);
+    for (const keys of live) {
+      for (let i = 0; i < keys.ppid.length; i++) add(`${keys.pidns[i]}:${keys.ppid[i]}:${keys.forkTime[i]}`, 1);
+    }
+    for (const [key, n] of future) add(key, n);
+    for (const [key, n] of unread) add(key, -n);
+    let changed = false;
+    for (const key of new Set([...wanted.keys(), ...held.keys()])) {
+      const want = Math.max(0, wanted.get(key) ?? 0);
+      let have = held.get(key) ?? 0;
+      if (have === want) continue;
+      const [pidns, ppid, forkTime] = key.split(':');
+      const args = [table, Number(ppid), Number(pidns), BigInt(forkTime!)] as const;
+      const before = have;
+      for (; have > want; have--) applyUnlink(...args); // children gone: let their parents go
+      for (; have < want; have++) if (!applyLink(...args, 0)) break; // links the replay did not see (reparents)
+      held.set(key, have);
+      if (have !== before) changed = true;
+    }
+    return changed;
   }
 
   private summary(): PipelineSummary {
@@ -339,6 +500,11 @@ export class Pipeline {
 
 export function createPipeline(options: PipelineOptions): Pipeline {
   return new Pipeline(options);
+}
+
+/** The consumer tail of a ring (its control word), for a ring whose consumer died before applying anything. */
+function tailOf(ring: ShardRing): number {
+  return Atomics.load(new Int32Array(ring.buffer), RingWord.TAIL) >>> 0;
 }
 
 function pause(ms: number): Promise<void> {

@@ -391,6 +391,45 @@ export class ShardRing {
     return -1;
   }
 
+  /**
+   * The consumer's position: the byte counter just past the records that
+   * next() handed out (a u32 counter, see docs/ring-protocol.md). A worker
+   * publishes it with its watermark so that its replacement knows which
+   * records were applied.
+   */
+  get cursor(): number {
+    return this.cCursor >>> 0;
+  }
+
+  /**
+   * A new consumer resumes after records that its dead predecessor applied
+   * but had not released: moves the cursor to `cursor` when it lies between
+   * the tail and the head (else leaves it). The skipped records are freed
+   * with the next release().
+   */
+  resumeAt(cursor: number): void {
+    const head = Atomics.load(this.ctrl, W.HEAD);
+    const ahead = (cursor - this.cTail) | 0;
+    if (ahead > 0 && ahead <= ((head - this.cTail) | 0)) this.cCursor = cursor | 0;
+  }
+
+  /**
+   * Calls cb for every record from byte counter `from` up to the published
+   * head, PADs skipped, without consuming anything. Only for a ring whose
+   * consumer is gone (rebuilding a crashed shard).
+   */
+  forEachUnread(from: number, cb: (data: Uint8Array, off: number, size: number) => void): void {
+    const head = Atomics.load(this.ctrl, W.HEAD);
+    const words = this.words;
+    for (let cursor = from | 0; cursor !== head; ) {
+      const pos = cursor & this.mask;
+      const size = words[(pos >> 2) + 1]!;
+      if ((size & 7) !== 0 || size < RECORD_HEADER_BYTES || size > this.capacity - pos) this.corruptError(pos, size);
+      if ((words[pos >> 2]! & 0xffff) !== PAD_TYPE) cb(this.data, pos, size);
+      cursor = (cursor + size) | 0;
+    }
+  }
+
   /** Size of the record at `off` in `data` (from its header). */
   sizeAt(off: number): number {
     return this.words[(off >> 2) + 1]!;

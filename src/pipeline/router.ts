@@ -175,8 +175,8 @@ export class Router {
     const route = routeOf(src, off, size, this.rings.length);
     if (route === ROUTE_SKIP) return size;
     this.take(src.getUint16(off + H_TYPE, true));
-    if (route === ROUTE_ALL) for (let s = 0; s < this.rings.length; s++) this.counters.ringFull[s]!++;
-    else if (route >= 0) this.counters.ringFull[route]!++;
+    // a broadcast record is one event: one drop (counted on shard 0)
+    this.counters.ringFull[route === ROUTE_ALL ? 0 : Math.max(0, route)]!++;
     return size;
   }
 
@@ -196,12 +196,14 @@ export class Router {
 
   /** Makes every routed record visible to the workers and to readers. */
   publish(): void {
+    // watermarks first: a worker can never have applied a record numbered
+    // above what readers see dispatched (DESIGN.md invariant 4)
+    this.control.publishDispatched(this.gseq, this.lastTo);
     for (let s = 0; s < this.rings.length; s++) {
       if (!this.touched[s]) continue;
       this.touched[s] = false;
       this.rings[s]!.publish();
     }
-    this.control.publishDispatched(this.gseq, this.lastTo);
   }
 
   /** Forwards the LINK/UNLINK messages of the workers to the shards they name. */
@@ -226,6 +228,14 @@ export class Router {
     }
     this.counters.forwarded += n;
     return n;
+  }
+
+  /** Calls cb for each link message waiting to be forwarded to `shard`. */
+  forEachPending(shard: number, cb: (data: Uint8Array, off: number) => void): void {
+    for (const rec of this.pending) {
+      const dv = new DataView(rec.buffer, rec.byteOffset, rec.byteLength);
+      if (shardOf(dv.getUint32(ROUTE_PID, true), dv.getUint32(H_PIDNS, true), this.rings.length) === shard) cb(rec, 0);
+    }
   }
 
   /** LINK/UNLINK messages not yet forwarded (target rings full). */

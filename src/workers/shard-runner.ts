@@ -6,11 +6,18 @@
 
 import { C } from '../cache/counters.js';
 import { PipelineControl } from '../cache/shards.js';
-import { F_REMOTE_PARENT, F_USED, ProcessTable, type ProcessTableHandles } from '../cache/table.js';
+import { ProcessTable, type ProcessTableHandles } from '../cache/table.js';
 import { RecordApplier } from '../pipeline/apply-record.js';
-import { encodeLink, encodeUnlink, H_GSEQ, LINK_SIZE, REC_LINK, REC_UNLINK, UNLINK_SIZE } from '../pipeline/record.js';
+import { encodeLink, encodeUnlink, LINK_SIZE, UNLINK_SIZE } from '../pipeline/record.js';
 import { shardOf } from '../cache/shards.js';
 import { ShardRing } from '../pipeline/ring.js';
+
+/** Link keys, columnar (structured-clone friendly). */
+export interface LinkKeys {
+  ppid: Int32Array;
+  pidns: Uint32Array;
+  forkTime: BigInt64Array;
+}
 
 export interface ShardWorkerData {
   shard: number;
@@ -23,11 +30,12 @@ export interface ShardWorkerData {
   control: SharedArrayBuffer;
   retention: bigint;
   withEnvs: boolean;
-  /** After a rebuild: skip records up to this gseq (the rebuild applied them). */
-  skipUpTo: number;
-  /** After a rebuild: skip LINK/UNLINK up to this gseq (superseded by the links re-sent). */
-  skipLinksUpTo: number;
+  /** After a crash: the ring position past what the dead worker applied (-1: start at the tail). */
+  resumeCursor: number;
 }
+
+/** The cpu field of the LINK/UNLINK messages a worker sends (the router's own LINKs carry the fork's cpu). */
+export const FROM_WORKER_CPU = 0xffffffff;
 
 /** Records applied between two publications of the watermark. */
 const BATCH = 512;
@@ -43,16 +51,14 @@ export class ShardRunner {
   private readonly control: PipelineControl;
   private readonly shard: number;
   private readonly shards: number;
-  private readonly skipUpTo: number;
-  private readonly skipLinksUpTo: number;
+
 
   constructor(d: ShardWorkerData) {
     this.shard = d.shard;
     this.shards = d.shards;
-    this.skipUpTo = d.skipUpTo;
-    this.skipLinksUpTo = d.skipLinksUpTo;
     this.table = new ProcessTable(d.table);
     this.ring = new ShardRing(d.ring);
+    if (d.resumeCursor >= 0) this.ring.resumeAt(d.resumeCursor);
     this.out = new ShardRing(d.out);
     this.outView = new DataView(this.out.data.buffer, this.out.data.byteOffset, this.out.data.byteLength);
     this.control = new PipelineControl(d.control, d.shards);
@@ -80,7 +86,6 @@ export class ShardRunner {
       let n = 0;
       for (let off = ring.next(); off >= 0; off = ring.next()) {
         const size = ring.sizeAt(off);
-        if (this.rebuilt && this.skipAfterRebuild(data, off)) continue;
         this.applier.apply(data, off, size);
         if (++n === BATCH) break;
       }
@@ -97,53 +102,38 @@ export class ShardRunner {
     return true;
   }
 
+  /**
+   * Publishes the watermark (with the ring position and the counters that go
+   * with it), then the link messages of the batch. In that order: a worker
+   * that dies in between leaves parent entries held too long (never
+   * released early).
+   */
   private publish(): void {
+    this.table.countersAtMark.set(this.table.counters);
+    this.control.publishApplied(this.shard, BigInt(this.applier.lastGseq), this.ring.cursor);
     this.out.publish();
-    this.control.publishApplied(this.shard, BigInt(this.applier.lastGseq));
-  }
-
-  /** Whether this worker replaces one that crashed (see docs/pipeline.md, "Faults"). */
-  private get rebuilt(): boolean {
-    return this.skipUpTo > 0 || this.skipLinksUpTo > 0;
-  }
-
-  private skipAfterRebuild(data: Uint8Array, off: number): boolean {
-    const gseq = gseqAt(data, off);
-    const type = data[off]! | (data[off + 1]! << 8);
-    if (type === REC_LINK || type === REC_UNLINK) return gseq <= this.skipLinksUpTo;
-    return gseq <= this.skipUpTo;
   }
 
   /**
-   * After shard `target` was rebuilt: LINK again every row of this shard
-   * whose parent lives there, so it holds those parents again.
+   * The keys (ppid, pidns, fork time) of every row of this shard whose
+   * parent lives in shard `target`: the links that shard must hold after a
+   * rebuild.
    */
-  resendLinks(target: number): number {
-    const t = this.table;
-    let sent = 0;
-    for (let row = 0; row < t.capacity; row++) {
-      const f = t.flags[row]!;
-      if ((f & (F_USED | F_REMOTE_PARENT)) !== (F_USED | F_REMOTE_PARENT) || t.ancestor[row]! >= 0) continue;
-      const pidns = t.pidnsOf(row);
-      if (shardOf(t.ppid[row]!, pidns, this.shards) !== target) continue;
-      this.sendLink(t.ppid[row]!, pidns, t.forkTime[row]!, 0); // inode 0: the fork-time check was counted already
-      sent++;
-    }
-    this.out.publish();
-    return sent;
+  linksInto(target: number): LinkKeys {
+    return this.table.remoteParentKeys((ppid, pidns) => shardOf(ppid, pidns, this.shards) === target);
   }
 
   private sendLink(ppid: number, pidns: number, forkTime: bigint, inode: number): void {
     const at = this.reserveOut(LINK_SIZE);
     if (at < 0) return;
-    encodeLink(this.outView, at, ppid, inode, forkTime, forkTime, 0, pidns, 0);
+    encodeLink(this.outView, at, ppid, inode, forkTime, forkTime, FROM_WORKER_CPU, pidns, 0);
     this.out.commit(LINK_SIZE);
   }
 
   private sendUnlink(ppid: number, pidns: number, forkTime: bigint): void {
     const at = this.reserveOut(UNLINK_SIZE);
     if (at < 0) return;
-    encodeUnlink(this.outView, at, ppid, forkTime, forkTime, 0, pidns, 0);
+    encodeUnlink(this.outView, at, ppid, forkTime, forkTime, FROM_WORKER_CPU, pidns, 0);
     this.out.commit(UNLINK_SIZE);
   }
 
@@ -159,10 +149,4 @@ export class ShardRunner {
   }
 }
 
-/** The record's gseq (u64 at H_GSEQ) as a number. */
-function gseqAt(data: Uint8Array, off: number): number {
-  const at = off + H_GSEQ;
-  const lo = (data[at]! | (data[at + 1]! << 8) | (data[at + 2]! << 16) | (data[at + 3]! << 24)) >>> 0;
-  const hi = (data[at + 4]! | (data[at + 5]! << 8) | (data[at + 6]! << 16) | (data[at + 7]! << 24)) >>> 0;
-  return lo + hi * 4294967296;
-}
+

@@ -8,9 +8,8 @@ import { ShardRunner, type ShardWorkerData } from './shard-runner.js';
 
 const runner = new ShardRunner(workerData as ShardWorkerData);
 parentPort?.on('message', (msg: { type: string; target?: number }) => {
-  if (msg.type === 'resend-links' && msg.target !== undefined) {
-    const count = runner.resendLinks(msg.target);
-    parentPort?.postMessage({ type: 'links-sent', target: msg.target, count });
+  if (msg.type === 'links-into' && msg.target !== undefined) {
+    parentPort?.postMessage({ type: 'links', target: msg.target, keys: runner.linksInto(msg.target) });
   }
 });
 // run() blocks this thread (Atomics.wait while idle), so messages are read

@@ -5,7 +5,7 @@
 
 import { Worker } from 'node:worker_threads';
 import { workerEntry } from './paths.js';
-import type { ShardWorkerData } from './shard-runner.js';
+import type { LinkKeys, ShardWorkerData } from './shard-runner.js';
 
 export interface WorkerCrash {
   shard: number;
@@ -50,25 +50,41 @@ export class ShardSupervisor {
     });
   }
 
-  /** Asks every live worker but `except` to re-send its links into shard `target`; resolves with the count sent. */
-  async resendLinks(target: number): Promise<number> {
+  /**
+   * Asks every live worker but the target's for the keys of its rows whose
+   * parent lives in `target`. `silent` lists the workers that ended
+   * without answering (they died meanwhile).
+   */
+  async linksInto(target: number): Promise<{ keys: LinkKeys[]; silent: number[] }> {
     const replies = this.workers.map((w, shard) => {
-      if (!w || shard === target) return Promise.resolve(0);
-      return new Promise<number>((resolve) => {
-        const onMessage = (msg: { type: string; target?: number; count?: number }) => {
-          if (msg.type === 'links-sent' && msg.target === target) {
+      if (!w || shard === target) return Promise.resolve<LinkKeys | 'none' | 'silent'>('none');
+      return new Promise<LinkKeys | 'silent'>((resolve) => {
+        const onMessage = (msg: { type: string; target?: number; keys?: LinkKeys }) => {
+          if (msg.type === 'links' && msg.target === target && msg.keys) {
             w.off('message', onMessage);
             w.off('exit', onExit);
-            resolve(msg.count ?? 0);
+            resolve(msg.keys);
           }
         };
-        const onExit = () => resolve(0);
+        const onExit = () => resolve('silent');
         w.on('message', onMessage);
         w.once('exit', onExit);
-        w.postMessage({ type: 'resend-links', target });
+        w.postMessage({ type: 'links-into', target });
       });
     });
-    return (await Promise.all(replies)).reduce((a, b) => a + b, 0);
+    const answers = await Promise.all(replies);
+    const keys: LinkKeys[] = [];
+    const silent: number[] = [];
+    answers.forEach((a, shard) => {
+      if (a === 'silent') silent.push(shard);
+      else if (a !== 'none') keys.push(a);
+    });
+    return { keys, silent };
+  }
+
+  /** Whether the worker of a shard is running. */
+  alive(shard: number): boolean {
+    return this.workers[shard] !== undefined;
   }
 
   /** The worker of a shard, for tests that kill one. */
