@@ -1,0 +1,480 @@
+// The reader API (src/cache/view.ts): Cursor seek/up/load over one table and
+// over the shards of a finished pipeline, compared with ProcessResolver on
+// the same events; stale detection when the writer frees and reuses rows
+// under a cursor; parents that cannot be found; the object API and its
+// dumps; and the wait for a lagging shard behind a cross-shard link.
+
+import { Worker } from 'node:worker_threads';
+import { describe, expect, it } from 'vitest';
+import { ProcessResolver } from '../../src/cache/resolver.js';
+import { PipelineControl, shardOf, type PipelineHandles } from '../../src/cache/shards.js';
+import { F_CURRENT, F_IS_EXEC, F_REMOTE_PARENT, type ProcessTable } from '../../src/cache/table.js';
+import type { ProcessEntry } from '../../src/cache/types.js';
+import { Cursor, ProcessView } from '../../src/cache/view.js';
+import type { StreamEvent } from '../../src/pipeline/events.js';
+import { createPipeline, type Pipeline } from '../../src/pipeline/pipeline.js';
+import { encodeEvent, MAX_RECORD_SIZE } from '../../src/pipeline/record.js';
+import { SyntheticSource } from '../../src/pipeline/sources/synthetic-records.js';
+import { syntheticEvents, type SyntheticOptions } from '../../src/pipeline/sources/synthetic.js';
+
+// ---------------------------------------------------------------------------
+// Helpers
+
+/** A fork carrying the image the child inherits (path, inode, argv, its exec time), as the kernel gives it. */
+const fork = (pid: number, ppid: number, time: bigint, path = '/sbin/init', inode = 1, argv: string[] = [], execTime = 0n): StreamEvent => ({
+  type: 'fork', cpu: 0, pid, ppid, pidns: 0, time, execTime, inode, path, comm: path.slice(path.lastIndexOf('/') + 1), argv,
+});
+const exec = (pid: number, time: bigint, path: string, inode: number, argv: string[] = [path]): StreamEvent => ({
+  type: 'exec', cpu: 0, pid, ppid: -1, pidns: 0, time, inode, prevInode: 0, path, argv,
+});
+const exit = (pid: number, time: bigint, exitCode = 0): StreamEvent => ({ type: 'exit', cpu: 0, pid, pidns: 0, time, exitCode });
+const flush = (time: bigint): StreamEvent => ({ type: 'flush', cpu: 0, time });
+
+function resolverOf(events: readonly StreamEvent[], exitedRetention = 0n): ProcessResolver {
+  const r = new ProcessResolver({ capacity: 64, exitedRetention });
+  for (const ev of events) r.applyEvent(ev);
+  return r;
+}
+
+/** A finished pipeline that applied `events`. */
+async function pipelineOf(events: readonly StreamEvent[], shards = 2, exitedRetention = 0n): Promise<Pipeline> {
+  const bytes = new Uint8Array(events.length * 512 + MAX_RECORD_SIZE);
+  let at = 0;
+  for (const ev of events) at += encodeEvent(ev, bytes, at);
+  const source = {
+    name: 'events',
+    replayable: true,
+    async *chunks() {
+      yield { bytes: bytes.subarray(0, at), streamOffset: 0 };
+    },
+  };
+  const p = createPipeline({ shards, capacity: 256, source, exitedRetention });
+  p.start();
+  await p.done();
+  return p;
+}
+
+/** Pids >= from that the 2-shard pipeline puts in `shard`. */
+function pidsIn(shard: number, count: number, from = 300): number[] {
+  const out: number[] = [];
+  for (let pid = from; out.length < count; pid++) if (shardOf(pid, 0, 2) === shard) out.push(pid);
+  return out;
+}
+
+/** What a cursor holds, in the shape of a ProcessEntry (strings decoded from its shard's table). */
+function cursorFields(view: ProcessView, c: Cursor) {
+  const t: ProcessTable = view.tables[c.shard]!;
+  return {
+    pid: c.pid,
+    ppid: c.ppid,
+    forkTime: c.forkTime,
+    execTime: c.execTime,
+    exitTime: c.exitTime,
+    exitCode: c.exitCode,
+    inode: c.inode,
+    path: t.strings.decode(c.pathId),
+    comm: t.strings.decode(c.commId),
+    argv: t.strings.decodeList(c.argvId),
+    isExec: (c.flags & F_IS_EXEC) !== 0,
+  };
+}
+
+function entryFields(e: ProcessEntry) {
+  const { pid, ppid, forkTime, execTime, exitTime, exitCode, inode, path, comm, argv, isExec } = e;
+  return { pid, ppid, forkTime, execTime, exitTime, exitCode, inode, path, comm, argv: [...argv], isExec };
+}
+
+/** Fields along the whole chain a cursor walks from seek(pid). */
+function cursorChain(view: ProcessView, pid: number) {
+  const c = view.cursor();
+  const out: ReturnType<typeof cursorFields>[] = [];
+  if (!c.seek(pid)) return out;
+  do out.push(cursorFields(view, c));
+  while (c.up());
+  expect(c.stale).toBe(false);
+  return out;
+}
+
+function entryChain(e: ProcessEntry | undefined) {
+  const out: ReturnType<typeof entryFields>[] = [];
+  for (; e; e = e.ancestor) out.push(entryFields(e));
+  return out;
+}
+
+// init, a shell forked from it that execs, and a child of the shell that execs twice
+const T = (n: number) => BigInt(n) * 1000n;
+function family(shell: number, child: number): StreamEvent[] {
+  return [
+    fork(1, 0, T(1)),
+    fork(shell, 1, T(2)),
+    exec(shell, T(3), '/bin/sh', 20, ['sh', '-c', 'work']),
+    fork(child, shell, T(4), '/bin/sh', 20, ['sh', '-c', 'work'], T(3)),
+    exec(child, T(5), '/usr/bin/env', 30, ['env', 'make']),
+    exec(child, T(6), '/usr/bin/make', 40, ['make', '-j2']),
+  ];
+}
+
+// ---------------------------------------------------------------------------
+
+describe('Cursor over one table (ProcessView of a ProcessResolver table)', () => {
+  it('walks an exec chain and a fork up to init, with the same field values as ProcessResolver.resolve()', () => {
+    const r = resolverOf(family(300, 301));
+    const view = new ProcessView(r.table);
+    const c = view.cursor();
+    expect(c.seek(301)).toBe(true);
+    expect(c.flags & F_CURRENT).toBe(F_CURRENT);
+
+    // make <- env (exec), env <- fork image of sh (exec), fork of 301 <- sh of 300 (fork), sh <- fork image (exec), <- init
+    const expected = [
+      { pid: 301, path: '/usr/bin/make', isExec: true },
+      { pid: 301, path: '/usr/bin/env', isExec: true },
+      { pid: 301, path: '/bin/sh', isExec: false },
+      { pid: 300, path: '/bin/sh', isExec: true },
+      { pid: 300, path: '/sbin/init', isExec: false },
+      { pid: 1, path: '/sbin/init', isExec: false },
+    ];
+    const seen = [cursorFields(view, c)];
+    while (c.up()) seen.push(cursorFields(view, c));
+    expect(c.stale).toBe(false);
+    expect(c.parentUnresolved).toBe(false);
+    expect(seen.map(({ pid, path, isExec }) => ({ pid, path, isExec }))).toEqual(expected);
+    expect(seen).toEqual(entryChain(r.resolve(301)));
+    // the exec link: same pid and fork, the older image ended when the newer began
+    expect(seen[1]!.exitTime).toBe(seen[0]!.execTime);
+    expect(seen[1]!.forkTime).toBe(seen[0]!.forkTime);
+    // the fork link: the parent as it was at fork time (sh, before anything else)
+    expect(seen[3]!.pid).toBe(seen[2]!.ppid);
+    expect(seen[3]!.forkTime < seen[2]!.forkTime).toBe(true);
+  });
+
+  it('seek() finds only cached pids, and a cursor is reusable: every seek() starts a new walk', () => {
+    const r = resolverOf(family(300, 301));
+    const view = new ProcessView(r.table);
+    const c = view.cursor();
+    expect(c.seek(999)).toBe(false);
+    expect(c.seek(300)).toBe(true);
+    expect(c.up()).toBe(true);
+    expect(c.seek(1)).toBe(true);
+    expect(cursorFields(view, c)).toEqual(entryFields(r.resolve(1)!));
+    // init was forked by the kernel: the top of every chain, nothing missing
+    expect(c.up()).toBe(false);
+    expect(c.stale).toBe(false);
+    expect(c.parentUnresolved).toBe(false);
+  });
+
+  it('load() reads one row by number, consistently, into the cursor', () => {
+    const r = resolverOf(family(300, 301));
+    const view = new ProcessView(r.table);
+    const c = view.cursor();
+    expect(c.seek(301)).toBe(true);
+    const row = c.row;
+    const other = view.cursor();
+    expect(other.load(0, row)).toBe(true);
+    expect(other.row).toBe(row);
+    expect(other.seq).toBe(r.table.seq[row]);
+    expect(cursorFields(view, other)).toEqual(cursorFields(view, c));
+  });
+
+  it('reports stale on up() when the writer freed the cursor row and reused its ancestor row meanwhile', () => {
+    const events = [fork(1, 0, T(1)), fork(300, 1, T(2)), exec(300, T(3), '/bin/a', 10, ['a'])];
+    const r = resolverOf(events);
+    const view = new ProcessView(r.table);
+    const c = view.cursor();
+    expect(c.seek(300)).toBe(true);
+    const execRow = c.row;
+    const forkRow = r.table.ancestor[execRow]!; // the row up() would read next
+    expect(r.table.pid[forkRow]).toBe(300);
+
+    // 300 exits and is flushed: both of its rows are freed; a new fork takes the ancestor row
+    for (const ev of [exit(300, T(4)), flush(T(5)), fork(400, 1, T(6), '/sbin/init', 1)]) r.applyEvent(ev);
+    expect(r.table.pid[forkRow]).toBe(400); // reused: read blindly, 400 would pass for 300's parent image
+    expect(c.up()).toBe(false);
+    expect(c.stale).toBe(true);
+    expect(c.parentUnresolved).toBe(false);
+
+    // a new walk sees the new state
+    expect(c.seek(300)).toBe(false);
+    expect(c.seek(400)).toBe(true);
+    expect(c.up()).toBe(true);
+    expect(c.stale).toBe(false);
+    expect(c.pid).toBe(1);
+  });
+
+  it('reports stale on up() when the cursor row itself was freed and reused by another process', () => {
+    const events = [fork(1, 0, T(1)), fork(300, 1, T(2))];
+    const r = resolverOf(events);
+    const view = new ProcessView(r.table);
+    const c = view.cursor();
+    expect(c.seek(300)).toBe(true);
+    const row = c.row;
+    for (const ev of [exit(300, T(3)), flush(T(4)), fork(500, 1, T(5))]) r.applyEvent(ev);
+    expect(r.table.pid[row]).toBe(500);
+    expect(c.up()).toBe(false);
+    expect(c.stale).toBe(true);
+  });
+
+  it('a writer never changes a row without changing its seq: a row taken for a new process is not read as the freed one', () => {
+    // Reader protocol (table.ts): a read is valid while the row's seq is
+    // unchanged. Taking a freed row from the free list rewrites its flags and
+    // fields; a reader that validated the freed row must see that happen.
+    const r = resolverOf([fork(1, 0, T(1)), fork(300, 1, T(2)), exit(300, T(3)), flush(T(4))]);
+    const t = r.table;
+    const view = new ProcessView(t);
+    const c = view.cursor();
+    const freed = t.meta[0]!; // head of the free list: 300's row
+    expect(freed).toBeGreaterThanOrEqual(0);
+    expect(c.load(0, freed)).toBe(true);
+    expect(c.flags).toBe(0); // free
+    const seq = c.seq;
+    expect(t.allocRow()).toBe(freed); // what a fork or exec does first
+    const changed = t.flags[freed] !== c.flags || t.exitTime[freed] !== c.exitTime;
+    expect(changed).toBe(true);
+    expect(Atomics.load(t.seq, freed)).not.toBe(seq);
+  });
+
+  it('a fork whose parent is not cached ends its chain with the parent missing, not unresolved', () => {
+    const r = resolverOf([fork(1, 0, T(1)), fork(300, 250, T(2), '/bin/x', 5)]);
+    const view = new ProcessView(r.table);
+    const c = view.cursor();
+    expect(c.seek(300)).toBe(true);
+    expect(c.up()).toBe(false);
+    expect(c.stale).toBe(false);
+    expect(c.parentUnresolved).toBe(false); // the link is not remote: nothing to look up
+    const e = view.resolve(300)!;
+    expect(e.isParentMissing).toBe(true);
+    expect(e.ancestor).toBeUndefined();
+    expect(entryFields(e)).toEqual(entryFields(r.resolve(300)!));
+  });
+});
+
+describe('ProcessView over a finished 2-shard pipeline', () => {
+  it('follows a fork link into the other shard to the parent as it was at fork time', async () => {
+    const [shell] = pidsIn(0, 1);
+    const [child] = pidsIn(1, 1);
+    const events = family(shell!, child!);
+    // the shell execs again after the fork: the child's parent stays the image it forked from
+    events.push(exec(shell!, T(7), '/bin/bash', 21, ['bash']));
+    const p = await pipelineOf(events);
+    const view = p.reader();
+    const r = resolverOf(events);
+
+    const c = view.cursor();
+    expect(c.seek(child!)).toBe(true);
+    expect(c.shard).toBe(1);
+    expect(c.up() && c.up()).toBe(true); // make -> env -> fork image of the child
+    expect(c.flags & F_REMOTE_PARENT).toBe(F_REMOTE_PARENT);
+    expect(c.up()).toBe(true);
+    expect(c.shard).toBe(0);
+    expect({ pid: c.pid, path: view.tables[0]!.strings.decode(c.pathId), exitTime: c.exitTime }).toEqual({
+      pid: shell,
+      path: '/bin/sh',
+      exitTime: T(7), // replaced by bash after the fork
+    });
+    expect(c.parentUnresolved).toBe(false);
+
+    expect(cursorChain(view, child!)).toEqual(entryChain(r.resolve(child!)));
+    expect(cursorChain(view, shell!)).toEqual(entryChain(r.resolve(shell!)));
+    expect(entryChain(view.resolve(child!))).toEqual(entryChain(r.resolve(child!)));
+    expect(view.ancestors(child!).map((e) => e.pid)).toEqual([child, child, child, shell, shell, 1]);
+    expect(view.linkWaitTimeouts).toBe(0);
+  });
+
+  it('reports parentUnresolved (and the entry its parent missing) when the parent in the other shard is unknown', async () => {
+    const [ghost] = pidsIn(0, 1);
+    const [child] = pidsIn(1, 1);
+    const events = [fork(1, 0, T(1)), fork(child!, ghost!, T(2), '/bin/orphan', 9)];
+    const p = await pipelineOf(events);
+    const view = p.reader();
+    const c = view.cursor();
+    expect(c.seek(child!)).toBe(true);
+    expect(c.flags & F_REMOTE_PARENT).toBe(F_REMOTE_PARENT);
+    expect(c.up()).toBe(false);
+    expect(c.parentUnresolved).toBe(true);
+    expect(c.stale).toBe(false);
+    // still on the child
+    expect(c.pid).toBe(child);
+
+    const e = view.resolve(child!)!;
+    expect(e.isParentMissing).toBe(true);
+    expect(e.ancestor).toBeUndefined();
+    expect(e.isParentMissing).toBe(resolverOf(events).resolve(child!)!.isParentMissing);
+  });
+
+  it('liveEntries(), toJSON() and toDot() give the same processes as ProcessResolver on a synthetic stream', async () => {
+    const options: SyntheticOptions = { seed: 7, events: 20_000, flushEvery: 500 };
+    const retention = 2_000_000n; // 2 ms of a 20 ms stream: some exited pids flushed, some kept
+    const r = new ProcessResolver({ exitedRetention: retention });
+    for (const ev of syntheticEvents(options)) r.applyEvent(ev);
+    const p = createPipeline({ shards: 2, source: new SyntheticSource(options), exitedRetention: retention });
+    p.start();
+    await p.done();
+    const view = p.reader();
+    // both shards hold processes, and chains cross from one to the other
+    let remoteLinks = 0;
+    for (const t of view.tables) t.forEachLive((row) => (remoteLinks += (t.flags[row]! & F_REMOTE_PARENT) !== 0 ? 1 : 0));
+    expect(remoteLinks).toBeGreaterThan(20);
+    expect(view.tables.every((t) => t.liveCount > 50)).toBe(true);
+
+    const ids = (entries: readonly ProcessEntry[]) => new Set(entries.map((e) => `${e.pid} ${e.path}`));
+    const mine: ProcessEntry[] = [];
+    r.walk((e) => mine.push(e));
+    expect(mine.length).toBeGreaterThan(100);
+    expect(ids(view.liveEntries())).toEqual(ids(mine));
+    const walked: ProcessEntry[] = [];
+    view.walk((e) => walked.push(e));
+    expect(ids(walked)).toEqual(ids(mine));
+
+    type JsonEntry = { pid: number; path: string; key: string; live: boolean; ancestor: number | null };
+    const jsonIds = (json: string) => {
+      const entries = (JSON.parse(json) as { entries: JsonEntry[] }).entries;
+      return new Set(entries.map((e) => `${e.key} ${e.path} live=${e.live} ancestor=${e.ancestor === null ? '-' : entries[e.ancestor]!.key}`));
+    };
+    expect(jsonIds(view.toJSON())).toEqual(jsonIds(r.toJSON()));
+
+    const dotNodes = (dot: string) => new Set(dot.split('\n').filter((l) => l.includes('[label=') && !l.includes('->')).map((l) => l.replace(/^\s*n\d+ /, '')));
+    const dotEdges = (dot: string) => dot.split('\n').filter((l) => l.includes('->')).length;
+    const viewDot = view.toDot(true);
+    const resolverDot = r.toDot(true);
+    expect(dotNodes(viewDot)).toEqual(dotNodes(resolverDot));
+    expect(dotEdges(viewDot)).toBe(dotEdges(resolverDot));
+  });
+});
+
+describe('links into a lagging shard (PipelineControl watermarks)', () => {
+  // A child in shard 1 whose parent lives in shard 0; the tables are final,
+  // the control block is set by hand.
+  async function linked() {
+    const [parent] = pidsIn(0, 1);
+    const [child] = pidsIn(1, 1);
+    const p = await pipelineOf([fork(1, 0, T(1)), fork(parent!, 1, T(2)), fork(child!, parent!, T(3))]);
+    const control = PipelineControl.create(2);
+    const handles: PipelineHandles = { shards: p.handles.shards, control: control.buffer };
+    // G = 100 dispatched, D[0] = D[1] = 100; shard 1 applied everything, shard 0 lags at 50
+    control.publishDispatched(100, [100, 100]);
+    control.publishApplied(1, 100n);
+    control.publishApplied(0, 50n);
+    return { parent: parent!, child: child!, control, handles };
+  }
+
+  /** Seeks the child and times one up() across its link. */
+  function upAcross(view: ProcessView, child: number) {
+    const c = view.cursor();
+    expect(c.seek(child)).toBe(true);
+    expect(c.flags & F_REMOTE_PARENT).toBe(F_REMOTE_PARENT);
+    const t0 = performance.now();
+    const ok = c.up();
+    return { ok, ms: performance.now() - t0, c };
+  }
+
+  it('up() across the link waits linkWaitMs for a shard that never catches up, counts the timeout, then reads it as it is', async () => {
+    const { parent, child, handles } = await linked();
+    const view = new ProcessView(handles, { linkWaitMs: 60 });
+    const { ok, ms, c } = upAcross(view, child);
+    expect(ms).toBeGreaterThanOrEqual(55);
+    expect(ms).toBeLessThan(1000);
+    expect(view.linkWaitTimeouts).toBe(1);
+    expect(ok).toBe(true);
+    expect(c.pid).toBe(parent);
+  });
+
+  it('up() does not wait once the shard has applied everything dispatched to it, nor for a link within one shard', async () => {
+    const { child, control, handles } = await linked();
+    control.publishApplied(0, 100n);
+    const view = new ProcessView(handles, { linkWaitMs: 2000 });
+    const { ok, ms } = upAcross(view, child);
+    expect(ok).toBe(true);
+    expect(ms).toBeLessThan(500);
+    expect(view.linkWaitTimeouts).toBe(0);
+
+    // lagging again, but the walk from the parent to init stays in shard 0: no wait
+    control.publishApplied(0, 50n);
+    const c = view.cursor();
+    const [parent] = pidsIn(0, 1);
+    expect(c.seek(parent!)).toBe(true);
+    const t0 = performance.now();
+    expect(c.up()).toBe(true);
+    expect(performance.now() - t0).toBeLessThan(500);
+    expect(c.pid).toBe(1);
+    expect(view.linkWaitTimeouts).toBe(0);
+  });
+
+  it('up() across the link returns as soon as the lagging shard catches up', async () => {
+    const { parent, child, control, handles } = await linked();
+    const view = new ProcessView(handles, { linkWaitMs: 5000 });
+    // another thread publishes shard 0's watermark 100 ms after it is told to go
+    const go = new Int32Array(new SharedArrayBuffer(8));
+    const worker = new Worker(
+      `const { parentPort, workerData } = require('node:worker_threads');
+       const words = new BigInt64Array(workerData.control);
+       const go = new Int32Array(workerData.go);
+       parentPort.postMessage('ready');
+       Atomics.wait(go, 0, 0);
+       Atomics.wait(go, 1, 0, 100);
+       Atomics.store(words, 1 + 2 + 0, 100n);`,
+      { eval: true, workerData: { control: control.buffer, go: go.buffer } },
+    );
+    try {
+      await new Promise((resolve) => worker.once('message', resolve));
+      const c = view.cursor();
+      expect(c.seek(child)).toBe(true);
+      Atomics.store(go, 0, 1);
+      Atomics.notify(go, 0);
+      const t0 = performance.now();
+      expect(c.up()).toBe(true);
+      const ms = performance.now() - t0;
+      expect(ms).toBeGreaterThanOrEqual(50); // it waited for the watermark...
+      expect(ms).toBeLessThan(2500); // ...and not for linkWaitMs
+      expect(view.linkWaitTimeouts).toBe(0);
+      expect(control.applied(0)).toBe(100n);
+      expect(c.pid).toBe(parent);
+    } finally {
+      await worker.terminate();
+    }
+  });
+
+  it('up() stops waiting once the shard has applied what preceded the link, though more keeps being dispatched to it', async () => {
+    // DESIGN.md invariant 4: the parent's shard must be seen "at least as far
+    // as the link's sequence number" — not as far as a frontier that moves on.
+    const { parent, child, control, handles } = await linked();
+    const view = new ProcessView(handles, { linkWaitMs: 1500 });
+    // another thread plays a busy pipeline: every ms 10 more records are
+    // dispatched to shard 0, which applies them 1000 behind: it is past 100
+    // (all that preceded the link) from the first ms on, and never catches up
+    const go = new Int32Array(new SharedArrayBuffer(8));
+    const worker = new Worker(
+      `const { parentPort, workerData } = require('node:worker_threads');
+       const words = new BigInt64Array(workerData.control);
+       const go = new Int32Array(workerData.go);
+       parentPort.postMessage('ready');
+       Atomics.wait(go, 0, 0);
+       for (let d = 1100n; Atomics.load(go, 0) === 1; ) {
+         d += 10n;
+         Atomics.store(words, 1 + 0, d); // D[0]
+         Atomics.store(words, 1 + 1, d); // D[1]
+         Atomics.store(words, 0, d); // G
+         Atomics.store(words, 1 + 2 + 0, d - 1000n); // A[0]
+         Atomics.store(words, 1 + 2 + 1, d); // A[1]
+         Atomics.wait(go, 1, 0, 1);
+       }`,
+      { eval: true, workerData: { control: control.buffer, go: go.buffer } },
+    );
+    try {
+      await new Promise((resolve) => worker.once('message', resolve));
+      const c = view.cursor();
+      expect(c.seek(child)).toBe(true);
+      Atomics.store(go, 0, 1);
+      Atomics.notify(go, 0);
+      const t0 = performance.now();
+      expect(c.up()).toBe(true);
+      const ms = performance.now() - t0;
+      Atomics.store(go, 0, 2);
+      expect(c.pid).toBe(parent);
+      expect(control.applied(0)).toBeGreaterThan(100n);
+      expect(view.linkWaitTimeouts).toBe(0);
+      expect(ms).toBeLessThan(750);
+    } finally {
+      Atomics.store(go, 0, 2);
+      await worker.terminate();
+    }
+  });
+});
