@@ -306,9 +306,8 @@ export class CacheCore {
   }
 
   walk(cb: (entry: ProcessEntry) => void): void {
-    const memo = new Map<number, ProcessEntry>();
     const entries: ProcessEntry[] = [];
-    this.table.forEachLive((row) => entries.push(this.entries.read(row, memo)));
+    this.table.forEachLive((row) => entries.push(this.entries.read(row)));
     for (const e of entries) cb(e);
   }
 

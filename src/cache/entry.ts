@@ -40,6 +40,7 @@ export class EntryDecoder {
     private readonly withEnvs: boolean,
   ) {
     const s = table.strings;
+    this.cachedSeq = new Int32Array(table.capacity).fill(-1);
     this.text = new DecodeCache(s, (id) => s.decode(id));
     this.lists = new DecodeCache(s, (id) => Object.freeze(s.decodeList(id)));
     this.ctx = new DecodeCache(s, (id) => Object.freeze(splitCtx(table, id).map((b) => utf8.decode(b))));
@@ -57,28 +58,48 @@ export class EntryDecoder {
   }
 
   /**
-   * The entry of `row` and its ancestor chain. `memo` shares the entries of
-   * rows already read (walks and dumps read every chain once).
+   * The entry of `row` and its ancestor chain, for the thread that writes
+   * the table. Entries are kept per row and reused while the row and its
+   * whole chain are unchanged (same seq, same fork and exec times): an
+   * add or a resolve then materialises only the rows that changed, not the
+   * whole chain again.
    */
-  read(row: number, memo?: Map<number, ProcessEntry>): ProcessEntry {
+  read(row: number): ProcessEntry {
     const t = this.table;
-    const chain: number[] = [];
-    let top: ProcessEntry | undefined;
-    for (let at = row; at >= 0 && chain.length <= t.capacity; at = t.ancestor[at]!) {
-      const known = memo?.get(at);
-      if (known) {
-        top = known;
+    const chain = this.chain;
+    chain.length = 0;
+    for (let at = row; at >= 0 && chain.length <= t.capacity; at = t.ancestor[at]!) chain.push(at);
+    // the highest row from which every cached entry up the chain is still right
+    let keep = chain.length;
+    for (let i = chain.length - 1; i >= 0; i--) {
+      const r = chain[i]!;
+      const cached = this.cached[r];
+      const up = i + 1 < chain.length ? this.cached[chain[i + 1]!] : undefined;
+      if (
+        cached === undefined ||
+        this.cachedSeq[r] !== t.seq[r] ||
+        cached.forkTime !== t.forkTime[r] ||
+        cached.execTime !== t.execTime[r] ||
+        cached.ancestor !== up
+      ) {
         break;
       }
-      chain.push(at);
+      keep = i;
     }
-    let entry = top;
-    for (let i = chain.length - 1; i >= 0; i--) {
-      entry = this.readOne(chain[i]!, entry);
-      memo?.set(chain[i]!, entry);
+    let entry = keep < chain.length ? this.cached[chain[keep]!] : undefined;
+    for (let i = keep - 1; i >= 0; i--) {
+      const r = chain[i]!;
+      entry = this.readOne(r, entry);
+      this.cached[r] = entry;
+      this.cachedSeq[r] = t.seq[r]!;
     }
     return entry!;
   }
+
+  /** Entries kept per row for read(), with the row's seq when they were made. */
+  private readonly cached: (ProcessEntry | undefined)[] = [];
+  private readonly cachedSeq: Int32Array;
+  private readonly chain: number[] = [];
 
   /**
    * One entry from one row, linked to `ancestor`. `parentMissing` overrides

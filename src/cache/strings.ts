@@ -64,6 +64,8 @@ export class StringTable {
   private readonly arenaDv: DataView;
   private lastSrc: Uint8Array | undefined;
   private lastSrcDv: DataView = new DataView(new ArrayBuffer(0));
+  private otherSrc: Uint8Array | undefined;
+  private otherSrcDv: DataView = this.lastSrcDv;
   private scratch = new Uint8Array(256);
   private readonly encoder = new TextEncoder();
   private readonly hashOfId = (id: number): number => this.hash[id]!;
@@ -219,12 +221,22 @@ export class StringTable {
     return this.length[id] === len && sameBytes(this.arenaDv, this.arena, this.offset[id]!, this.viewOf(src), src, off, len);
   }
 
-  /** A DataView over `src`, cached for the last buffer seen (one per ring or replay chunk). */
+  /** A DataView over `src`, cached for the last two buffers seen (rings, replay chunks, encoder buffers). */
   private viewOf(src: Uint8Array): DataView {
-    if (src !== this.lastSrc) {
+    if (src === this.lastSrc) return this.lastSrcDv;
+    if (src === this.otherSrc) {
+      // two buffers in turn (an encoder's scratch and its list buffer): keep both views
+      const dv = this.otherSrcDv;
+      this.otherSrc = this.lastSrc;
+      this.otherSrcDv = this.lastSrcDv;
       this.lastSrc = src;
-      this.lastSrcDv = src === this.arena ? this.arenaDv : new DataView(src.buffer, src.byteOffset, src.byteLength);
+      this.lastSrcDv = dv;
+      return dv;
     }
+    this.otherSrc = this.lastSrc;
+    this.otherSrcDv = this.lastSrcDv;
+    this.lastSrc = src;
+    this.lastSrcDv = src === this.arena ? this.arenaDv : new DataView(src.buffer, src.byteOffset, src.byteLength);
     return this.lastSrcDv;
   }
 
