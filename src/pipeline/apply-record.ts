@@ -211,14 +211,7 @@ export class RecordApplier {
     a.parentRemote = this.opts.shards > 1 && shardOf(a.ppid, pidns, this.opts.shards) !== this.opts.shard;
     a.credsMask = this.readCreds(off + FORK_CREDS, dv.getUint16(off + FORK_CREDS_MASK, true), a.creds);
     const given = dv.getUint16(off + FORK_GIVEN, true);
-    this.readVars(off, given, a.parentRemote || a.ppid === 0 ? -1 : this.table.lookup(a.ppid, pidns));
-    a.pathId = this.vars[VAR_PATH]!;
-    a.commId = this.vars[VAR_COMM]!;
-    a.argvId = this.vars[VAR_ARGV]!;
-    a.envpId = this.vars[VAR_ENVP]!;
-    a.ctxId = this.vars[VAR_CTX]!;
-    a.interpId = this.vars[VAR_INTERP]!;
-    a.ctxMask = ctxMaskOfGiven(given);
+    this.readVars(off, given, a.parentRemote || a.ppid === 0 ? -1 : this.table.lookup(a.ppid, pidns), a);
     applyFork(this.table, a);
   }
 
@@ -236,14 +229,8 @@ export class RecordApplier {
     a.envsTruncated = (flags & FLAG_ENVS_TRUNCATED) !== 0;
     a.credsMask = this.readCreds(off + EXEC_CREDS, dv.getUint16(off + EXEC_CREDS_MASK, true), a.creds);
     const given = dv.getUint16(off + EXEC_GIVEN, true);
-    this.readVars(off, given, this.table.lookup(a.pid, pidns));
-    a.pathId = Math.max(0, this.vars[VAR_PATH]!);
-    a.commId = this.vars[VAR_COMM]!;
-    a.argvId = this.vars[VAR_ARGV]!;
-    a.envpId = this.vars[VAR_ENVP]!;
-    a.ctxId = this.vars[VAR_CTX]!;
-    a.interpId = this.vars[VAR_INTERP]!;
-    a.ctxMask = ctxMaskOfGiven(given);
+    this.readVars(off, given, this.table.lookup(a.pid, pidns), a);
+    a.pathId = Math.max(0, a.pathId); // an exec always has a path, empty when not given
     a.source = 0;
     applyExec(this.table, a);
   }
@@ -265,11 +252,11 @@ export class RecordApplier {
 
   /**
    * Interns the variable fields of a FORK or EXEC record (same layout) into
-   * `vars`. `like` is a row whose strings the record probably repeats (the
+   * the args `a`. `like` is a row whose strings the record probably repeats (the
    * parent of a fork, the previous image of an exec): equal bytes take that
    * row's id without hashing them.
    */
-  private readVars(off: number, given: number, like: number): void {
+  private readVars(off: number, given: number, like: number, a: ForkArgs | ExecArgs): void {
     const dv = this.dv;
     const t = this.table;
     const strings = t.strings;
@@ -292,6 +279,14 @@ export class RecordApplier {
       }
       at += len;
     }
+    const v = this.vars;
+    a.pathId = v[VAR_PATH]!;
+    a.commId = v[VAR_COMM]!;
+    a.argvId = v[VAR_ARGV]!;
+    a.envpId = v[VAR_ENVP]!;
+    a.ctxId = v[VAR_CTX]!;
+    a.interpId = v[VAR_INTERP]!;
+    a.ctxMask = ctxMaskOfGiven(given);
   }
 
   private reparent(pid: number, ppid: number, pidns: number): void {
