@@ -30,6 +30,14 @@ export interface ViewOptions {
 
 /** Bound on retries of one read before the reader reports the row as unreadable. */
 const MAX_RETRIES = 1000;
+/** Spins before a retrying reader starts to sleep (a writer preempted inside its window). */
+const SPINS = 64;
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+/** Lets a writer that sits inside its write window (preempted on a busy machine) finish. */
+function backoff(attempt: number): void {
+  if (attempt >= SPINS) Atomics.wait(sleeper, 0, 0, 0.02);
+}
 
 /**
  * A position on one row of one shard, with the row's fields as they were in
@@ -86,11 +94,13 @@ export class Cursor {
       const v1 = t.indexVersion();
       if ((v1 & 1) !== 0) {
         this.retries++;
+        backoff(attempt);
         continue;
       }
       const row = t.lookup(pid, pidns);
       if (t.indexVersion() !== v1) {
         this.retries++;
+        backoff(attempt);
         continue;
       }
       if (row < 0) return false;
@@ -132,9 +142,15 @@ export class Cursor {
     const pt = view.tables[shard]!;
     for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
       const v1 = pt.indexVersion();
-      if ((v1 & 1) !== 0) continue;
+      if ((v1 & 1) !== 0) {
+        backoff(attempt);
+        continue;
+      }
       const row = pt.findAt(ppid, pidns, forkTime);
-      if (pt.indexVersion() !== v1) continue;
+      if (pt.indexVersion() !== v1) {
+        backoff(attempt);
+        continue;
+      }
       if (row < 0) {
         // no parent entry: unless the child itself changed meanwhile (then it is stale)
         if (Atomics.load(t.seq, childRow) !== childSeq) return this.markStale();
@@ -162,6 +178,7 @@ export class Cursor {
       const s1 = Atomics.load(seqs, row);
       if ((s1 & 1) !== 0) {
         this.retries++;
+        backoff(attempt);
         continue;
       }
       this.pid = t.pid[row]!;
@@ -200,7 +217,6 @@ export class ProcessView {
   private readonly scrubber: ArgvScrubber;
   private readonly envsWithValue: ReadonlySet<string>;
   private readonly linkWaitMs: number;
-  private readonly sleeper = new Int32Array(new SharedArrayBuffer(4));
   /** Links followed before their shard caught up, after waiting linkWaitMs. */
   linkWaitTimeouts = 0;
 
@@ -237,7 +253,7 @@ export class ProcessView {
         this.linkWaitTimeouts++;
         return;
       }
-      Atomics.wait(this.sleeper, 0, 0, 0.05);
+      Atomics.wait(sleeper, 0, 0, 0.05);
     }
   }
 

@@ -154,6 +154,12 @@ export class RecordApplier {
     t.counters[C.records]!++;
     this.lastGseq = u64(dv, off + H_GSEQ);
     const pidns = dv.getUint32(off + H_PIDNS, true);
+    if (pidns !== 0 && !t.keyedByNamespace) {
+      // a namespaced record for a table keyed by host pids: counted, never a crash
+      t.counters[C.decodeErrors]!++;
+      this.lastError = `record for pid namespace ${pidns} in a table keyed by host pids`;
+      return;
+    }
     switch (type) {
       case REC_FORK:
         this.fork(off, pidns);

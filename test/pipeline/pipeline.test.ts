@@ -296,3 +296,22 @@ describe('a reader in another worker thread', () => {
     expect(reply.live).toBe(live.length);
   });
 });
+
+describe('records for another pid namespace', () => {
+  it('are counted as decode errors by a pipeline keyed by host pids, and the workers keep going', async () => {
+    const events = [
+      { type: 'fork', pid: 100, ppid: 0, pidns: 0, time: 10n, cpu: 0, execTime: 0n, inode: 1, path: '/bin/a' },
+      { type: 'fork', pid: 101, ppid: 0, pidns: 4026532000, time: 20n, cpu: 0, execTime: 0n, inode: 1, path: '/bin/b' },
+      { type: 'fork', pid: 102, ppid: 100, pidns: 0, time: 30n, cpu: 0, execTime: 0n, inode: 1, path: '/bin/a' },
+    ] as const;
+    const bytes = encodeAll(events as never);
+    const pipeline = createPipeline({ shards: 2, capacity: 1024, source: new BufferSource(bytes), exitedRetention: RETENTION });
+    pipeline.start();
+    const summary = await pipeline.done();
+    expect(summary.dropped.decodeErrors).toBe(1);
+    expect(summary.workerRestarts).toBe(0);
+    const view = pipeline.reader();
+    expect(view.resolve(102)?.ancestor?.pid).toBe(100);
+    expect(view.resolve(101)).toBeUndefined();
+  });
+});
