@@ -59,10 +59,10 @@ export class EntryDecoder {
 
   /**
    * The entry of `row` and its ancestor chain, for the thread that writes
-   * the table. Entries are kept per row and reused while the row and its
-   * whole chain are unchanged (same seq, same fork and exec times): an
-   * add or a resolve then materialises only the rows that changed, not the
-   * whole chain again.
+   * the table. Ancestor entries are kept per row and reused while the row
+   * and its whole chain are unchanged (same seq, same fork and exec times):
+   * an add or a resolve then materialises the rows that changed and the one
+   * asked for, not the whole chain again.
    */
   read(row: number): ProcessEntry {
     const t = this.table;
@@ -90,13 +90,17 @@ export class EntryDecoder {
     for (let i = keep - 1; i >= 0; i--) {
       const r = chain[i]!;
       entry = this.readOne(r, entry);
-      this.cached[r] = entry;
-      this.cachedSeq[r] = t.seq[r]!;
+      // ancestors are kept (they are shared by many chains); the entry asked
+      // for is not, so memory grows with the ancestors, not with every process
+      if (i > 0) {
+        this.cached[r] = entry;
+        this.cachedSeq[r] = t.seq[r]!;
+      }
     }
     return entry!;
   }
 
-  /** Entries kept per row for read(), with the row's seq when they were made. */
+  /** Ancestor entries kept per row for read(), with the row's seq when they were made. */
   private readonly cached: (ProcessEntry | undefined)[] = [];
   private readonly cachedSeq: Int32Array;
   private readonly chain: number[] = [];
