@@ -15,7 +15,8 @@ export function shardOf(pid: number, pidns: number, shards: number): number {
  *   [0]            G: highest global sequence number dispatched to any shard
  *   [1 + s]        D[s]: highest sequence number dispatched to shard s
  *   [1 + n + s]    A[s]: highest sequence number applied (and published) by shard s
- *   [1 + 2n + s]   the ring position of shard s's worker just past what it applied
+ *   [1 + 3n + s]   which of two slots holds shard s's last (watermark, ring position) pair
+ *   [1 + (4 + 2k)n + s], [1 + (5 + 2k)n + s]   slot k: that watermark and ring position + 1
  * A reader that found a link into shard P, after reading the linking row,
  * waits until A[P] >= min(G, D[P]): then P has applied every record that
  * preceded the link.
@@ -24,7 +25,7 @@ export class PipelineControl {
   readonly words: BigInt64Array;
 
   static create(shards: number): PipelineControl {
-    return new PipelineControl(new SharedArrayBuffer(8 * (1 + 3 * shards)), shards);
+    return new PipelineControl(new SharedArrayBuffer(8 * (1 + 7 * shards)), shards);
   }
 
   constructor(
@@ -57,18 +58,31 @@ export class PipelineControl {
   }
 
   /**
-   * Worker of `shard`: every record up to `gseq` is applied and visible;
-   * `cursor` is its ring position just past them (for its replacement
-   * after a crash). Cursor first: a reader of the watermark may rely on it.
+   * Worker of `shard`: every record up to `gseq` is applied and visible.
+   * With `cursor` (its ring position just past them), also records the pair
+   * for its replacement after a crash: written into the slot not in use,
+   * then the slot index flips, so a crash mid-way leaves the previous
+   * complete pair.
    */
   publishApplied(shard: number, gseq: bigint, cursor = -1): void {
-    if (cursor >= 0) Atomics.store(this.words, 1 + 2 * this.shards + shard, BigInt(cursor) + 1n); // 0: none yet
+    if (cursor >= 0) {
+      const n = this.shards;
+      const slot = Number(Atomics.load(this.words, 1 + 3 * n + shard)) ^ 1;
+      Atomics.store(this.words, 1 + (4 + 2 * slot) * n + shard, gseq);
+      Atomics.store(this.words, 1 + (5 + 2 * slot) * n + shard, BigInt(cursor) + 1n); // 0: none yet
+      Atomics.store(this.words, 1 + 3 * n + shard, BigInt(slot));
+    }
     Atomics.store(this.words, 1 + this.shards + shard, gseq);
   }
 
-  /** Ring position just past the records `shard`'s worker applied (-1 before any). */
-  appliedCursor(shard: number): number {
-    return Number(Atomics.load(this.words, 1 + 2 * this.shards + shard)) - 1;
+  /** The last complete (watermark, ring position) pair a worker recorded; position -1 before any. */
+  appliedMark(shard: number): { gseq: bigint; cursor: number } {
+    const n = this.shards;
+    const slot = Number(Atomics.load(this.words, 1 + 3 * n + shard));
+    return {
+      gseq: Atomics.load(this.words, 1 + (4 + 2 * slot) * n + shard),
+      cursor: Number(Atomics.load(this.words, 1 + (5 + 2 * slot) * n + shard)) - 1,
+    };
   }
 
   /**

@@ -308,8 +308,9 @@ export class Pipeline {
       }
       const rebuilt = [];
       for (const shard of shards) {
-        const watermark = Number(this.control.applied(shard));
-        const cursor = this.control.appliedCursor(shard);
+        const mark = this.control.appliedMark(shard);
+        const watermark = Number(mark.gseq);
+        const cursor = mark.cursor;
         const table = this.tables[shard]!;
         table.reset();
         // the counts up to the watermark stand; the rebuild's are not new events, and the new worker counts what follows
