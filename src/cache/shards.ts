@@ -25,7 +25,7 @@ export class PipelineControl {
   readonly words: BigInt64Array;
 
   static create(shards: number): PipelineControl {
-    return new PipelineControl(new SharedArrayBuffer(8 * (1 + 7 * shards)), shards);
+    return new PipelineControl(new SharedArrayBuffer(8 * (1 + 8 * shards)), shards);
   }
 
   constructor(
