@@ -196,7 +196,12 @@ export class CacheCore {
       retention: this.retention,
       withEnvs: this.withEnvs,
     }));
-    const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    if (bytes !== this.recordBytes) {
+      // one view per buffer: applyEvent() passes the same scratch buffer every time
+      this.recordBytes = bytes;
+      this.recordView = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    }
+    const dv = this.recordView;
     while (off < end) {
       const size = frameSize(dv, off, end - off);
       if (size < 0) break;
@@ -213,6 +218,8 @@ export class CacheCore {
   }
 
   private applier: RecordApplier | undefined;
+  private recordBytes: Uint8Array | undefined;
+  private recordView: DataView = new DataView(new ArrayBuffer(0));
   private readonly eventScratch = new Uint8Array(MAX_RECORD_SIZE);
 
   addFork(ev: ForkInput, pidns: number): ProcessEntry | undefined {

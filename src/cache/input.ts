@@ -183,8 +183,8 @@ export class InputEncoder {
     const tty = ev.tty ?? '';
     const ctr = ev.containerId ?? '';
     const cg = ev.cgroup ?? '';
-    out.ctxId = tty === '' && ctr === '' && cg === '' ? 0 : this.internBytesOf(`${tty}\0${ctr}\0${cg}`, MAX_STRING_BYTES);
-    if (mask !== CTX_ALL && out.ctxId === 0) out.ctxId = this.internBytesOf('\0\0', 2);
+    out.ctxId = tty === '' && ctr === '' && cg === '' ? 0 : this.internBounded(`${tty}\0${ctr}\0${cg}`, MAX_STRING_BYTES);
+    if (mask !== CTX_ALL && out.ctxId === 0) out.ctxId = this.internBounded('\0\0', 2);
   }
 
   private internPath(v: ByteString): number {
@@ -198,9 +198,6 @@ export class InputEncoder {
     return this.table.intern(this.scratch, 0, cutUtf8(this.scratch, max, len, typeof v === 'string'));
   }
 
-  private internBytesOf(s: string, max: number): number {
-    return this.internBounded(s, max);
-  }
 
   /**
    * Interns a list as NUL-terminated items within `max` bytes (NULs

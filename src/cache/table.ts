@@ -118,6 +118,13 @@ export function bytesPerRow(capacity: number, keyedByNamespace = false): number 
 
 export const MAX_CAPACITY = 1 << 24;
 
+/** Keys (ppid, pidns, fork time) of rows linked to a parent in another shard, columnar (structured-clone friendly). */
+export interface LinkKeys {
+  ppid: Int32Array;
+  pidns: Uint32Array;
+  forkTime: BigInt64Array;
+}
+
 /**
  * Reader protocol (any thread): a row is read between two loads of its
  * `seq`; an odd or changed value means a writer was in it, and the read is
@@ -423,7 +430,7 @@ export class ProcessTable {
    * another shard chosen by `inTarget(ppid, pidns)`: the links that shard
    * must hold for this one.
    */
-  remoteParentKeys(inTarget: (ppid: number, pidns: number) => boolean): { ppid: Int32Array; pidns: Uint32Array; forkTime: BigInt64Array } {
+  remoteParentKeys(inTarget: (ppid: number, pidns: number) => boolean): LinkKeys {
     const ppid: number[] = [];
     const pidns: number[] = [];
     const forkTime: bigint[] = [];

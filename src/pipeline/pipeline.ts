@@ -13,7 +13,7 @@ import { ShardSupervisor, type WorkerCrash } from '../workers/supervisor.js';
 import type { ShardWorkerData } from '../workers/shard-runner.js';
 import { applyLink, applyUnlink } from '../cache/apply.js';
 import { shardOf } from '../cache/shards.js';
-import type { LinkKeys } from '../workers/shard-runner.js';
+import type { LinkKeys } from '../cache/table.js';
 import { RecordApplier } from './apply-record.js';
 import {
   FORK_INODE,

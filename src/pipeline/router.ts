@@ -215,11 +215,12 @@ export class Router {
       this.pending.shift();
       n++;
     }
-    for (const out of this.outs) {
+    for (let o = 0; o < this.outs.length; o++) {
+      const out = this.outs[o]!;
       if (out.poll() === 0) continue;
       for (let off = out.next(); off >= 0; off = out.next()) {
         const size = out.sizeAt(off);
-        if (this.pending.length > 0 || !this.forward(out, out.data, off, size)) {
+        if (this.pending.length > 0 || !this.forward(this.outViews[o]!, out.data, off, size)) {
           this.pending.push(out.data.slice(off, off + size)); // target full: keep it, in order
         }
         n++;
@@ -243,8 +244,9 @@ export class Router {
     return this.pending.length;
   }
 
-  private forward(out: ShardRing | undefined, bytes: Uint8Array, off: number, size: number): boolean {
-    const dv = out ? this.outViews[this.outs.indexOf(out)]! : new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  /** Forwards one link message; `view` is a DataView over `bytes` (made here for a held-back copy). */
+  private forward(view: DataView | undefined, bytes: Uint8Array, off: number, size: number): boolean {
+    const dv = view ?? new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const target = shardOf(dv.getUint32(off + ROUTE_PID, true), dv.getUint32(off + H_PIDNS, true), this.rings.length);
     const at = this.rings[target]!.reserve(size);
     if (at < 0) return false;

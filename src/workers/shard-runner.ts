@@ -6,18 +6,11 @@
 
 import { C } from '../cache/counters.js';
 import { PipelineControl } from '../cache/shards.js';
-import { ProcessTable, type ProcessTableHandles } from '../cache/table.js';
+import { ProcessTable, type LinkKeys, type ProcessTableHandles } from '../cache/table.js';
 import { RecordApplier } from '../pipeline/apply-record.js';
 import { encodeLink, encodeUnlink, LINK_SIZE, UNLINK_SIZE } from '../pipeline/record.js';
 import { shardOf } from '../cache/shards.js';
 import { ShardRing } from '../pipeline/ring.js';
-
-/** Link keys, columnar (structured-clone friendly). */
-export interface LinkKeys {
-  ppid: Int32Array;
-  pidns: Uint32Array;
-  forkTime: BigInt64Array;
-}
 
 export interface ShardWorkerData {
   shard: number;
@@ -35,7 +28,7 @@ export interface ShardWorkerData {
 }
 
 /** The cpu field of the LINK/UNLINK messages a worker sends (the router's own LINKs carry the fork's cpu). */
-export const FROM_WORKER_CPU = 0xffffffff;
+const FROM_WORKER_CPU = 0xffffffff;
 
 /** Records applied between two publications of the watermark. */
 const BATCH = 512;

@@ -5,7 +5,8 @@
 
 import { Worker } from 'node:worker_threads';
 import { workerEntry } from './paths.js';
-import type { LinkKeys, ShardWorkerData } from './shard-runner.js';
+import type { LinkKeys } from '../cache/table.js';
+import type { ShardWorkerData } from './shard-runner.js';
 
 export interface WorkerCrash {
   shard: number;
