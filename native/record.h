@@ -54,6 +54,7 @@ constexpr uint32_t REC_TYPE_COUNT = 13;  // type codes are 0 .. REC_TYPE_COUNT -
 constexpr uint32_t FLAG_KERNEL_THREAD = 1;  // flags bit of FORK
 constexpr uint32_t FLAG_ARGS_TRUNCATED = 2;  // flags bit of FORK, EXEC
 constexpr uint32_t FLAG_ENVS_TRUNCATED = 4;  // flags bit of FORK, EXEC
+constexpr uint32_t FLAG_SNAPSHOT = 8;  // flags bit of FORK
 
 constexpr uint32_t GIVEN_PATH = 1;  // path is given
 constexpr uint32_t GIVEN_COMM = 2;  // comm is given
@@ -187,7 +188,7 @@ static_assert(offsetof(RecordHeader, cpuSeq) == 24, "RecordHeader::cpuSeq");
 static_assert(offsetof(RecordHeader, gseq) == 32, "RecordHeader::gseq");
 static_assert(sizeof(RecordHeader) == 40, "sizeof(RecordHeader)");
 
-// FORK: a new process (the child); header time is the fork time. flags: FLAG_KERNEL_THREAD, FLAG_ARGS_TRUNCATED, FLAG_ENVS_TRUNCATED. (fixed part; the record is align8(FORK_VAR + sum of lens))
+// FORK: a new process (the child); header time is the fork time. flags: FLAG_KERNEL_THREAD, FLAG_ARGS_TRUNCATED, FLAG_ENVS_TRUNCATED, FLAG_SNAPSHOT. (fixed part; the record is align8(FORK_VAR + sum of lens))
 struct __attribute__((packed)) ForkRecord {
   RecordHeader header;  // type = REC_FORK
   uint32_t pid;  // child pid

@@ -23,7 +23,7 @@ import {
 import { C } from '../cache/counters.js';
 import { CRED_WORDS } from '../cache/creds.js';
 import { shardOf } from '../cache/shards.js';
-import type { ProcessTable } from '../cache/table.js';
+import { SOURCE_EVENT, SOURCE_SNAPSHOT, type ProcessTable } from '../cache/table.js';
 import {
   CREDS_CREDS,
   CREDS_CREDS_MASK,
@@ -42,6 +42,7 @@ import {
   FLAG_ARGS_TRUNCATED,
   FLAG_ENVS_TRUNCATED,
   FLAG_KERNEL_THREAD,
+  FLAG_SNAPSHOT,
   FORK_CREDS,
   FORK_CREDS_MASK,
   FORK_EXEC_TIME,
@@ -212,6 +213,7 @@ export class RecordApplier {
     a.inode = u64(dv, off + FORK_INODE);
     a.execTime = dv.getBigUint64(off + FORK_EXEC_TIME, true);
     a.kernelThread = (flags & FLAG_KERNEL_THREAD) !== 0;
+    a.source = (flags & FLAG_SNAPSHOT) !== 0 ? SOURCE_SNAPSHOT : SOURCE_EVENT;
     a.argsTruncated = (flags & FLAG_ARGS_TRUNCATED) !== 0;
     a.envsTruncated = (flags & FLAG_ENVS_TRUNCATED) !== 0;
     a.parentRemote = this.opts.shards > 1 && shardOf(a.ppid, pidns, this.opts.shards) !== this.opts.shard;

@@ -39,6 +39,12 @@ export interface ForkEvent extends Base, ImageState {
   /** Exec time of the image the child inherits (0n when unknown). */
   execTime: bigint;
   kernelThread?: boolean;
+  /**
+   * Not a fork seen live: a process read from /proc at startup (the cache's
+   * source `snapshot`), sent as a fork so that it links to its parent by key
+   * like any child. Its fork and exec times are its start time.
+   */
+  snapshot?: boolean;
 }
 
 export interface ExecEvent extends Base, ImageState {

@@ -125,7 +125,7 @@ export const RECORD_SPEC = {
         { name: 'given', type: 'u16', doc: 'GIVEN_* bits: which variable fields are given' },
       ],
       vars: ['path', 'comm', 'argv', 'envp', 'ctx', 'interp'],
-      flags: { KERNEL_THREAD: 1, ARGS_TRUNCATED: 2, ENVS_TRUNCATED: 4 },
+      flags: { KERNEL_THREAD: 1, ARGS_TRUNCATED: 2, ENVS_TRUNCATED: 4, SNAPSHOT: 8 },
     },
     {
       name: 'EXEC', code: 2, struct: 'ExecRecord', event: 'exec',
@@ -396,6 +396,7 @@ export const REC_TYPE_COUNT = 13;
 export const FLAG_KERNEL_THREAD = 1;
 export const FLAG_ARGS_TRUNCATED = 2;
 export const FLAG_ENVS_TRUNCATED = 4;
+export const FLAG_SNAPSHOT = 8;
 
 export const GIVEN_PATH = 1;
 export const GIVEN_COMM = 2;
@@ -921,6 +922,7 @@ function encodeImage(
     dv.setUint32(off + FORK_PPID, checkU32(f.ppid, 'fork', 'ppid'), true);
     dv.setBigUint64(off + FORK_EXEC_TIME, checkU64(f.execTime, 'fork', 'execTime'), true);
     if (f.kernelThread === true) flags |= FLAG_KERNEL_THREAD;
+    if (f.snapshot === true) flags |= FLAG_SNAPSHOT;
   } else {
     const e = ev as ExecEvent;
     const ppid = e.ppid;
@@ -1409,6 +1411,7 @@ function decodeImage(
           prevInode: getU64(dv, off + EXEC_PREV_INODE), inode,
         }
   ) as ForkEvent | ExecEvent;
+  if ((flags & FLAG_SNAPSHOT) !== 0) (ev as ForkEvent).snapshot = true;
   ev.argsTruncated = (flags & FLAG_ARGS_TRUNCATED) !== 0;
   ev.envsTruncated = (flags & FLAG_ENVS_TRUNCATED) !== 0;
   const mask = dv.getUint16(off + FORK_CREDS_MASK, true);
