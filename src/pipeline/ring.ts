@@ -101,6 +101,11 @@ export type RecordCallback = (data: Uint8Array, off: number, size: number) => vo
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
+/** Atomics.waitAsync (Node 16+; not in this project's ES lib typings). */
+interface AtomicsWaitAsync {
+  waitAsync(ta: Int32Array, index: number, value: number, timeoutMs: number): { async: false; value: string } | { async: true; value: Promise<string> };
+}
+
 export class ShardRing {
   readonly buffer: SharedArrayBuffer;
   /** Data-area bytes: a power of two in [4096, 2^30]. */
@@ -504,6 +509,84 @@ export class ShardRing {
     Atomics.store(ctrl, W.CONSUMER_SLEEPING, 0);
     if (Atomics.load(ctrl, W.CLOSED) !== 0) return Atomics.load(ctrl, W.HEAD) !== this.cCursor ? 'data' : 'closed';
     return Atomics.load(ctrl, W.HEAD) !== this.cCursor ? 'data' : 'timeout';
+  }
+
+  /**
+   * The next contiguous run of unread bytes, from the cursor up to the head
+   * seen by the last poll() or to the end of the data area (a PAD that skips
+   * to the start ends a run): whole records, handed out at once (a source
+   * that yields them to the router without copying). Returns the run's
+   * length (0 when none) and sets `spanOffset` to its offset in `data`. The
+   * bytes stay valid until release().
+   */
+  nextSpan(): number {
+    const words = this.words;
+    let cursor = this.cCursor;
+    const head = this.cHead;
+    // a PAD at the cursor (the ring wrapped before it): skip it
+    while (cursor !== head && (words[(cursor & this.mask) >> 2]! & 0xffff) === PAD_TYPE) {
+      const pos = cursor & this.mask;
+      const size = words[(pos >> 2) + 1]!;
+      if ((size & 7) !== 0 || size < RECORD_HEADER_BYTES || size > this.capacity - pos || size > ((head - cursor) | 0)) {
+        this.cCursor = cursor;
+        this.corruptError(pos, size);
+      }
+      cursor = (cursor + size) | 0;
+    }
+    const start = cursor & this.mask;
+    this.spanOffset = start;
+    let records = 0;
+    let len = 0;
+    while (cursor !== head) {
+      const pos = cursor & this.mask;
+      if (pos < start || (records > 0 && pos === start)) break; // wrapped
+      const w = pos >> 2;
+      if ((words[w]! & 0xffff) === PAD_TYPE) break; // the PAD before the wrap ends the run
+      const size = words[w + 1]!;
+      if ((size & 7) !== 0 || size < RECORD_HEADER_BYTES || size > this.capacity - pos || size > ((head - cursor) | 0)) {
+        this.cCursor = cursor;
+        this.corruptError(pos, size);
+      }
+      cursor = (cursor + size) | 0;
+      len += size;
+      records++;
+    }
+    this.cCursor = cursor;
+    this.cPending += records;
+    return len;
+  }
+
+  /** Offset in `data` of the run nextSpan() returned last. */
+  spanOffset = 0;
+
+  /**
+   * waitForData() for a thread that must not block (the main thread): the
+   * same sleep protocol with Atomics.waitAsync. A JS producer's publish wakes
+   * it; a native producer has a JS thread call wakeConsumer().
+   */
+  async waitForDataAsync(timeoutMs: number): Promise<WaitResult> {
+    this.release();
+    const ctrl = this.ctrl;
+    if (Atomics.load(ctrl, W.HEAD) !== this.cCursor) return 'data';
+    if (Atomics.load(ctrl, W.CLOSED) !== 0) return Atomics.load(ctrl, W.HEAD) !== this.cCursor ? 'data' : 'closed';
+    Atomics.store(ctrl, W.CONSUMER_SLEEPING, 1);
+    const signal = Atomics.load(ctrl, W.DATA_SIGNAL);
+    if (Atomics.load(ctrl, W.HEAD) === this.cCursor && Atomics.load(ctrl, W.CLOSED) === 0) {
+      const w = (Atomics as unknown as AtomicsWaitAsync).waitAsync(ctrl, W.DATA_SIGNAL, signal, timeoutMs);
+      if (w.async) await w.value;
+    }
+    Atomics.store(ctrl, W.CONSUMER_SLEEPING, 0);
+    if (Atomics.load(ctrl, W.CLOSED) !== 0) return Atomics.load(ctrl, W.HEAD) !== this.cCursor ? 'data' : 'closed';
+    return Atomics.load(ctrl, W.HEAD) !== this.cCursor ? 'data' : 'timeout';
+  }
+
+  /**
+   * Wakes a consumer sleeping in waitForData()/waitForDataAsync(): what a
+   * native producer, which cannot notify a JS waiter, asks a JS thread to do.
+   */
+  wakeConsumer(): void {
+    Atomics.add(this.ctrl, W.DATA_SIGNAL, 1);
+    Atomics.notify(this.ctrl, W.DATA_SIGNAL);
   }
 
   /** The producer called close(). */
