@@ -287,6 +287,16 @@ describe('record spec', () => {
     // on failure: npm run build && node scripts/gen-record-header.mjs
     expect(committed).toBe(gen.renderHeader(rec));
   });
+
+  it('bpf/record.bpf.h is exactly what scripts/gen-record-header.mjs generates from the spec', async () => {
+    const gen = (await import(pathToFileURL(join(root, 'scripts', 'gen-record-header.mjs')).href)) as {
+      renderBpfHeader(m: unknown): string;
+      BPF_HEADER_PATH: string;
+    };
+    const committed = readFileSync(join(root, 'bpf', 'record.bpf.h'), 'utf8');
+    // on failure: npm run build && node scripts/gen-record-header.mjs
+    expect(committed).toBe(gen.renderBpfHeader(rec));
+  });
 });
 
 describe('encodeEvent and decodeEvent', () => {
