@@ -162,7 +162,7 @@ constexpr uint32_t UNLINK_RESERVED = 44;  // UNLINK: u32 reserved
 constexpr uint32_t UNLINK_FORK_TIME = 48;  // UNLINK: u64 forkTime
 constexpr uint32_t UNLINK_SIZE = 56;  // UNLINK: record size
 
-constexpr uint32_t CLOCK_REALTIME = 40;  // CLOCK: u64 realtime
+constexpr uint32_t CLOCK_WALL_TIME = 40;  // CLOCK: u64 wallTime
 constexpr uint32_t CLOCK_SIZE = 48;  // CLOCK: record size
 
 constexpr uint32_t align8(uint32_t n) { return (n + 7u) & ~7u; }
@@ -336,10 +336,10 @@ static_assert(sizeof(UnlinkRecord) == 56, "sizeof(UnlinkRecord)");
 // CLOCK: wall clock at the header's kernel time. (the whole record)
 struct __attribute__((packed)) ClockRecord {
   RecordHeader header;  // type = REC_CLOCK
-  uint64_t realtime;  // CLOCK_REALTIME ns
+  uint64_t wallTime;  // CLOCK_REALTIME ns (the wall clock)
 };
 static_assert(offsetof(ClockRecord, header) == 0, "ClockRecord::header");
-static_assert(offsetof(ClockRecord, realtime) == 40, "ClockRecord::realtime");
+static_assert(offsetof(ClockRecord, wallTime) == 40, "ClockRecord::wallTime");
 static_assert(sizeof(ClockRecord) == 48, "sizeof(ClockRecord)");
 
 }  // namespace record

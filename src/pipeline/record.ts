@@ -217,7 +217,7 @@ export const RECORD_SPEC = {
     {
       name: 'CLOCK', code: 12, struct: 'ClockRecord', event: 'clock',
       doc: 'wall clock at the header\'s kernel time',
-      fields: [{ name: 'realtime', type: 'u64', doc: 'CLOCK_REALTIME ns' }],
+      fields: [{ name: 'wallTime', type: 'u64', doc: 'CLOCK_REALTIME ns (the wall clock)' }],
       vars: [], flags: {},
     },
   ] as readonly RecordTypeSpec[],
@@ -504,7 +504,7 @@ export const UNLINK_RESERVED = 44;
 export const UNLINK_FORK_TIME = 48;
 export const UNLINK_SIZE = 56;
 
-export const CLOCK_REALTIME = 40;
+export const CLOCK_WALL_TIME = 40;
 export const CLOCK_SIZE = 48;
 
 /** The CTX_TTY|CTX_CONTAINER|CTX_CGROUP mask (src/cache/apply.ts) of a fork/exec `given` field. */
@@ -546,12 +546,12 @@ export interface UnlinkEvent {
   forkTime: bigint;
 }
 
-/** Wall clock (`realtime`, ns) at kernel time `time`. */
+/** Wall clock (`wallTime`, CLOCK_REALTIME ns) at kernel time `time`. */
 export interface ClockEvent {
   type: 'clock';
   time: bigint;
   cpu: number;
-  realtime: bigint;
+  wallTime: bigint;
 }
 
 /** Filler; carries nothing. */
@@ -902,7 +902,7 @@ export function encodeEvent(ev: RecordEvent, out: Uint8Array, off: number, seq?:
     case 'clock':
       needRoom(out, off, CLOCK_SIZE, 'clock');
       writeHeader(dv, off, REC_CLOCK, 0, CLOCK_SIZE, ev.cpu, 0, ev.time, seq, 'clock');
-      dv.setBigUint64(off + CLOCK_REALTIME, checkU64(ev.realtime, 'clock', 'realtime'), true);
+      dv.setBigUint64(off + CLOCK_WALL_TIME, checkU64(ev.wallTime, 'clock', 'wallTime'), true);
       return CLOCK_SIZE;
     default:
       throw new TypeError(`encodeEvent: unknown event type ${describe((ev as { type?: unknown }).type)}`);
@@ -1387,7 +1387,7 @@ export function decodeEvent(bytes: Uint8Array, off: number): DecodedRecord {
     case REC_UNLINK:
       return { type: 'unlink', time, cpu, pidns, ppid: dv.getUint32(off + UNLINK_PPID, true), forkTime: dv.getBigUint64(off + UNLINK_FORK_TIME, true) };
     case REC_CLOCK:
-      return { type: 'clock', time, cpu, realtime: dv.getBigUint64(off + CLOCK_REALTIME, true) };
+      return { type: 'clock', time, cpu, wallTime: dv.getBigUint64(off + CLOCK_WALL_TIME, true) };
     default:
       // validateRecord rejects unknown types; this keeps the switch total
       throw new RecordError(`unknown record type ${type}`, off);

@@ -173,7 +173,7 @@ const anyEvent: fc.Arbitrary<RecordEvent> = fc.oneof(
   fc.record({ type: fc.constant('reparent' as const), ...base, pid: u32, pidns: u32, ppid: u32 }),
   fc.record({ type: fc.constant('link' as const), ...base, pidns: u32, ppid: u32, inode, forkTime: u64 }),
   fc.record({ type: fc.constant('unlink' as const), ...base, pidns: u32, ppid: u32, forkTime: u64 }),
-  fc.record({ type: fc.constant('clock' as const), ...base, realtime: u64 }),
+  fc.record({ type: fc.constant('clock' as const), ...base, wallTime: u64 }),
 );
 const seqArb: fc.Arbitrary<RecordSeq> = fc.record({ cpuSeq: u64, gseq: u64 });
 
@@ -533,7 +533,7 @@ describe('validateRecord', () => {
     ['size below the header', (b) => set32(b, rec.H_SIZE, 16), /below the 40-byte header/],
     ['size over MAX_RECORD_SIZE', (b) => set32(b, rec.H_SIZE, MAX_RECORD_SIZE + 8), /over MAX_RECORD_SIZE/],
     ['unknown type', (b) => set16(b, rec.H_TYPE, 99), /unknown record type 99/],
-    ['unknown flag', (b) => set16(b, rec.H_FLAGS, 8), /flags 0x8 has unknown bits/],
+    ['unknown flag', (b) => set16(b, rec.H_FLAGS, 16), /flags 0x10 has unknown bits/],
     ['unknown given bit', (b) => set16(b, rec.FORK_GIVEN, 0x200 | 63), /given 0x23f has unknown bits/],
     ['CTX and CTX parts', (b) => set16(b, rec.FORK_GIVEN, 63 | rec.GIVEN_CTX_TTY), /both CTX and CTX parts/],
     ['unknown credsMask bit', (b) => set16(b, rec.FORK_CREDS_MASK, 0x400), /credsMask 0x400 has unknown bits/],
@@ -650,7 +650,7 @@ const cppVectors: DecodedRecord[] = [
   { type: 'reparent', time: T0 + 900_000_000n, cpu: 1, pid: 77, pidns: HOST_NS, ppid: 1 },
   { type: 'link', time: T0 + 123456789n, cpu: 1, pidns: HOST_NS, ppid: 1000, inode: 0x100000005, forkTime: T0 + 123456789n },
   { type: 'unlink', time: T0 + 950_000_000n, cpu: 1, pidns: HOST_NS, ppid: 1000, forkTime: T0 + 123456789n },
-  { type: 'clock', time: T0 + 999_000_000n, cpu: 0, realtime: 1_732_780_800_000_000_000n },
+  { type: 'clock', time: T0 + 999_000_000n, cpu: 0, wallTime: 1_732_780_800_000_000_000n },
 ];
 
 /** What read_records.cpp prints for an event encoded with `seq`, derived here from the spec's words, not from record.ts. */
@@ -730,7 +730,7 @@ function expectedCppFields(ev: RecordEvent, seq: RecordSeq): Record<string, unkn
     case 'unlink':
       return { ...head, flags: 0, size: 56, ppid: ev.ppid, reserved: 0, forkTime: String(ev.forkTime) };
     case 'clock':
-      return { ...head, flags: 0, size: 48, realtime: String(ev.realtime) };
+      return { ...head, flags: 0, size: 48, wallTime: String(ev.wallTime) };
   }
 }
 

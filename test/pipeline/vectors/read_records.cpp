@@ -183,7 +183,7 @@ int main(int argc, char** argv) {
       }
       case REC_CLOCK: {
         const auto r = load<ClockRecord>(off);
-        j += ",\"realtime\":" + u64(r.realtime);
+        j += ",\"wallTime\":" + u64(r.wallTime);
         end = off + sizeof r;
         break;
       }

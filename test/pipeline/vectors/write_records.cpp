@@ -276,7 +276,7 @@ void vecClock() {
   ClockRecord r;
   std::memset(&r, 0, sizeof r);
   r.header = header(REC_CLOCK, 0, 0, 0, T0 + 999000000);
-  r.realtime = 1732780800000000000ull;
+  r.wallTime = 1732780800000000000ull;
   finish(begin(r), CLOCK_SIZE);
 }
 
