@@ -1,0 +1,95 @@
+// native/procfs_reader.h: completes a process event from /proc/<pid>, for the
+// netlink capture (the proc connector gives pids only). The same rules as the
+// TypeScript procfs source (src/pipeline/sources/procfs.ts): exe link with
+// " (deleted)" removed, comm, cmdline, Uid/Gid/CapEff/CapPrm of status,
+// loginuid, tty from stat's tty_nr, the cgroup path and the container id in it.
+//
+// Every file is opened relative to one fd of the /proc/<pid> directory, so a
+// pid that dies and is reused between two reads is never mixed up: the old
+// directory fd answers ENOENT/ESRCH, it does not read the new process.
+//
+// One reader per thread; its buffers are reused from call to call.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace forkline {
+
+// What one read found. A `have_*` false means "not known" (the record must
+// not give the field), which differs from known and empty.
+struct ProcDetails {
+  bool exists = false;         // /proc/<pid> opened and its stat parsed
+  bool gone = false;           // vanished, a zombie, or a reused pid: details not (all) read
+  bool pid_reused = false;     // /proc/<pid> is a process started after the event (nothing read)
+  uint64_t start_ns = 0;       // stat starttime, ns since boot (tick precision)
+  bool kernel_thread = false;  // PF_KTHREAD, kthreadd, or a child of kthreadd
+  char state = 0;              // stat field 3
+  int32_t ppid = -1;           // stat field 4; -1 unknown
+  uint32_t tty_nr = 0;         // stat field 7
+
+  bool have_path = false;
+  std::string path;            // exe link, absolute, " (deleted)" removed, at most MAX_PATH_BYTES
+  uint64_t inode = 0;          // st_ino of the exe link's target; 0 unknown
+
+  bool have_comm = false;
+  std::string comm;            // at most MAX_COMM_BYTES, no newline
+
+  bool have_argv = false;
+  bool argv_truncated = false;
+  std::string argv;            // NUL-terminated items ("a\0b\0"), at most the argv bound
+
+  bool have_envp = false;
+  bool envp_truncated = false;
+  std::string envp;            // same format, only when envs are read
+
+  uint32_t creds[11] = {};     // record.h credential tuple
+  uint32_t creds_mask = 0;     // CRED_* bits of the words read
+
+  bool have_tty = false;       // stat was read (tty "" = no terminal)
+  std::string tty;
+  bool have_cgroup = false;    // cgroup file was read
+  std::string cgroup;
+  std::string container_id;
+
+  void clear();
+};
+
+class ProcfsReader {
+ public:
+  enum What : unsigned {
+    READ_IMAGE = 1,  // stat, exe, comm, cmdline (environ when envs), status, loginuid, cgroup
+    READ_CREDS = 2,  // stat, status, loginuid only
+  };
+
+  // argv_max: the argv/envp bound in bytes (at most MAX_ARGV_BYTES); 0 = do not read them.
+  ProcfsReader(std::string proc_root, uint32_t argv_max, bool envs);
+
+  // Reads /proc/<pid> into *out (cleared first). Never throws; a file that
+  // cannot be read leaves its fields unknown. started_by_ns (CLOCK_BOOTTIME
+  // ns; 0 = no check): the process must have started by then, else the pid
+  // was reused since the event and nothing is read (gone, pid_reused).
+  void read(int32_t pid, unsigned what, uint64_t started_by_ns, ProcDetails* out);
+
+ private:
+  std::string root_;
+  uint32_t argv_max_;
+  bool envs_;
+  uint64_t ns_per_tick_;
+  std::string text_;  // scratch for stat, status, cgroup
+};
+
+// Pure helpers, shared with the tests (same results as procfs.ts).
+
+// stat's tty_nr (new_encode_dev form) to a name: "pts/3", "tty1", "ttyS0", "tty", "major:minor", "" for none.
+std::string ttyNameFromNr(uint32_t tty_nr);
+// The 64-hex container id in a cgroup path (docker-, cri-containerd-, crio-, libpod-, docker/); the innermost; "" when none.
+std::string containerIdFromCgroup(const std::string& path);
+// /proc/<pid>/cgroup contents to a path: the "0::" line, else the first line's path.
+std::string cgroupPathFromFile(const std::string& text);
+// Cuts a NUL-separated list (cmdline, environ; at most max + 1 bytes read, eof
+// true when the whole file fit) to at most `max` bytes ending with a NUL.
+// Returns true when something was cut.
+bool boundNulList(std::string* list, uint32_t max, bool eof);
+
+}  // namespace forkline
