@@ -205,6 +205,7 @@ export class RecordApplier {
   private fork(off: number, pidns: number): void {
     const dv = this.dv;
     const a = this.forkArgs;
+    const t = this.table;
     const flags = dv.getUint16(off + H_FLAGS, true);
     a.pid = dv.getUint32(off + FORK_PID, true);
     a.ppid = dv.getUint32(off + FORK_PPID, true);
@@ -219,7 +220,15 @@ export class RecordApplier {
     a.parentRemote = this.opts.shards > 1 && shardOf(a.ppid, pidns, this.opts.shards) !== this.opts.shard;
     a.credsMask = this.readCreds(off + FORK_CREDS, dv.getUint16(off + FORK_CREDS_MASK, true), a.creds);
     const given = dv.getUint16(off + FORK_GIVEN, true);
-    this.readVars(off, given, a.parentRemote || a.ppid === 0 ? -1 : this.table.lookup(a.ppid, pidns), a);
+    const parent = a.parentRemote || a.ppid === 0 ? -1 : this.table.lookup(a.ppid, pidns);
+    this.readVars(off, given, parent, a);
+    if (parent >= 0 && a.pathId > 0 && a.inode !== 0 && t.inode[parent] === a.inode && t.interpId[parent]! > 0) {
+      // The parent runs a script: the kernel's exe_file at fork names the
+      // interpreter, the parent's entry names the script. Same image: the
+      // child inherits the script's path, as it inherits its interpreter.
+      t.strings.decref(a.pathId);
+      a.pathId = -1;
+    }
     applyFork(this.table, a);
   }
 
