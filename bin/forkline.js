@@ -7,9 +7,12 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 if (existsSync(join(root, 'scripts', 'bootstrap.mjs'))) {
-  const { ensureInstalled, ensureBuilt } = await import('../scripts/bootstrap.mjs');
+  const { ensureSystem, ensureMounts, ensureInstalled, ensureBuilt, ensureNativeBuilt } = await import('../scripts/bootstrap.mjs');
+  await ensureSystem();
+  ensureMounts();
   ensureInstalled();
   ensureBuilt();
+  ensureNativeBuilt();
 }
 const { main } = await import('../dist/cli/main.js');
 process.exitCode = await main(process.argv);
