@@ -43,7 +43,12 @@ export async function main(argv: string[]): Promise<number> {
     .option('--duration <seconds>', 'stop after this many seconds', positive('--duration'))
     .option('--interval <ms>', 'poll interval of the procfs source', positive('--interval'), 1000)
     .option('--summary-json <file>', 'write the final summary as JSON to a file')
+    .option('--record <file>', 'record the stream it applies (replay it with forkline replay)')
     .option('--json', 'print the final summary as JSON')
+    .option('--shards <n>', 'shard workers (default: one per core)', positive('--shards', true))
+    .option('--capacity <rows>', 'rows per shard', positive('--capacity', true))
+    .option('--ring-bytes-per-cpu <n>', 'bytes of each per-CPU BPF ring buffer (a power of two)', positive('--ring-bytes-per-cpu', true))
+    .option('--envs', 'capture environment variables')
     .option('--proc-root <dir>', 'where /proc is', '/proc')
     .action(async (o) => {
       code = await run(o);

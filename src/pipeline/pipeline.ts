@@ -476,8 +476,11 @@ export class Pipeline {
     const decodeErrors = sum('decodeErrors');
     const tableFull = sum('rejectedTableFull');
     const linkMessages = sum('linkMessagesDropped');
-    const dropped = { ringFull, decodeErrors, tableFull, lostEvents: r.lost, linkMessages, total: 0 };
-    dropped.total = ringFull + decodeErrors + tableFull + r.lost + linkMessages;
+    // a live source's capture ring refuses records before the router sees them
+    const capture = this.opts.source.captureSummary?.();
+    const captureFull = capture?.ringFull ?? 0;
+    const dropped = { ringFull: ringFull + captureFull, decodeErrors, tableFull, lostEvents: r.lost, linkMessages, total: 0 };
+    dropped.total = dropped.ringFull + decodeErrors + tableFull + r.lost + linkMessages;
     const applied = r.routed - ringFull - decodeErrors;
     return {
       source: this.opts.source.name,
@@ -495,6 +498,7 @@ export class Pipeline {
       workerRestarts: this.supervisor.restarts,
       seconds,
       eventsPerSecond: seconds > 0 ? applied / seconds : 0,
+      ...(capture ? { capture } : {}),
     };
   }
 }

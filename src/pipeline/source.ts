@@ -3,6 +3,8 @@
 // source that can be read again from the start (replay file, seeded
 // synthetic stream) lets the pipeline rebuild a crashed shard exactly.
 
+import type { CaptureSummary } from './summary.js';
+
 export interface RecordChunk {
   bytes: Uint8Array;
   /** Byte offset of bytes[0] in the whole stream (for error messages). */
@@ -18,4 +20,6 @@ export interface RecordSource {
   readonly replayable: boolean;
   /** Total bytes when known (progress bars). */
   readonly totalBytes?: number;
+  /** Live sources: what the capture itself saw and dropped, for the run summary. */
+  captureSummary?(): CaptureSummary;
 }

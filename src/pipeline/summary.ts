@@ -45,6 +45,23 @@ export interface RunSummary {
   workerRestarts: number;
   seconds: number;
   eventsPerSecond: number;
+  /** Live sources (bpf, netlink) only: what the capture itself saw and dropped. */
+  capture?: CaptureSummary;
+}
+
+export interface CaptureSummary {
+  /** Records missing from the per-CPU sequence numbers (also in dropped.lostEvents). */
+  lost: number;
+  /** Records the capture ring refused (also in dropped.ringFull). */
+  ringFull: number;
+  /** Records that left the time merge after a later one (applied, out of order). */
+  inversions: number;
+  /** BPF ring reserve failures in the kernel (a cause of `lost`). */
+  reserveFailures: number;
+  /** netlink: processes gone before /proc could complete their details. */
+  procGone: number;
+  /** The startup snapshot of /proc. */
+  snapshot: { processes: number; bornDuringSnapshot: number; vanished: number; kernelThreads: number };
 }
 
 export function noEvents(): EventCounts {

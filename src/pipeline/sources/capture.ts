@@ -1,0 +1,242 @@
+// The live sources: BPF (kernel tracepoints, native/bpf_reader.cc) and the
+// netlink proc connector (native/netlink_capture.cc). The native capture
+// thread writes records into a capture ring; this source hands that ring's
+// bytes to the router without copying.
+//
+// Startup ordering (no process born during the snapshot is missed or
+// doubled): the capture starts first (programs attached, events buffered
+// in the capture ring), then /proc is scanned, then the snapshot goes out as
+// FORK records flagged SNAPSHOT, parents first, then the buffered live
+// records. A process whose FORK is among the buffered records is left out of
+// the snapshot: its FORK (with the kernel's image) creates it.
+
+import { ForklineError } from '../../errors.js';
+import { BPF_OBJECT_PATH, loadAddon, type CaptureStats, type NativeCapture } from '../../native/addon.js';
+import type { ForkEvent } from '../events.js';
+import { encodeEvent, encodeFlush, FLUSH_SIZE, FORK_PID, H_TIME, H_TYPE, MAX_RECORD_SIZE, REC_FORK } from '../record.js';
+import { ShardRing } from '../ring.js';
+import type { RecordChunk, RecordSource } from '../source.js';
+import type { CaptureSummary } from '../summary.js';
+import { CLK_TCK, scanProcfs, type ProcfsProcess } from './procfs.js';
+import type { ReplayWriter } from './replay.js';
+
+export type CaptureKind = 'bpf' | 'netlink';
+
+export interface CaptureSourceOptions {
+  kind: CaptureKind;
+  /** Root of the proc filesystem for the startup snapshot (default /proc). */
+  procRoot?: string;
+  /** Bytes of the capture ring between the native thread and the router (default 16 MiB). */
+  ringBytes?: number;
+  /** Bytes of each per-CPU BPF ring buffer (default 4 MiB). */
+  ringBytesPerCpu?: number;
+  /** argv bound per record (default 4096). */
+  argvMaxBytes?: number;
+  /** Capture environment variables (names only are kept unless allowlisted by the cache). */
+  captureEnvs?: boolean;
+  /** Reorder window of the BPF per-CPU merge, microseconds (default 5000). */
+  reorderWindowUs?: number;
+  /** Where the verifier log goes when the kernel rejects a program. */
+  verifierLogPath?: string;
+  /** Skip the /proc snapshot (tests of the live stream alone). */
+  snapshot?: boolean;
+  /** Exited processes are flushed (retention) at FLUSH records sent this often (ms, default 1000). */
+  flushIntervalMs?: number;
+  /** Record the stream given to the router into this file (`forkline record`, `run --record`). */
+  recorder?: ReplayWriter;
+}
+
+/** What the snapshot left out or sent. */
+export interface SnapshotCounts {
+  processes: number;
+  /** Left out: their FORK was among the buffered live records. */
+  bornDuringSnapshot: number;
+  vanished: number;
+  kernelThreads: number;
+}
+
+const TICK_NS = 1_000_000_000n / BigInt(CLK_TCK);
+
+export class CaptureSource implements RecordSource {
+  readonly name: CaptureKind;
+  readonly replayable = false;
+  readonly ring: ShardRing;
+  readonly snapshotCounts: SnapshotCounts = { processes: 0, bornDuringSnapshot: 0, vanished: 0, kernelThreads: 0 };
+  private readonly capture: NativeCapture;
+  private started = false;
+  private stopped = false;
+  private wakeStop: (() => void) | undefined;
+
+  constructor(private readonly opts: CaptureSourceOptions) {
+    this.name = opts.kind;
+    const addon = loadAddon();
+    this.ring = ShardRing.create(opts.ringBytes ?? 16 << 20, { onFull: 'drop', blockTimeoutMs: 0 });
+    const ring = this.ring;
+    this.capture = new addon.Capture(
+      {
+        kind: opts.kind,
+        ring: new Uint8Array(ring.buffer),
+        objectPath: BPF_OBJECT_PATH,
+        ringBytesPerCpu: opts.ringBytesPerCpu,
+        argvMaxBytes: opts.argvMaxBytes,
+        captureEnvs: opts.captureEnvs === true,
+        verifierLogPath: opts.verifierLogPath ?? '/tmp/forkline-verifier.log',
+        procRoot: opts.procRoot ?? '/proc',
+        reorderWindowUs: opts.reorderWindowUs,
+      },
+      // once per consumer sleep, on the main thread: the wake-up a native thread cannot do
+      () => ring.wakeConsumer(),
+    );
+  }
+
+  /**
+   * Attaches (bpf) or subscribes (netlink) and starts buffering. Throws a
+   * ForklineError whose code names what is missing (ERR_BPF_PRIVILEGE,
+   * ERR_BPF_REJECTED, ERR_NETLINK_UNSUPPORTED, …).
+   */
+  start(): void {
+    if (this.started) throw new ForklineError('ERR_CAPTURE_STATE', `${this.name} capture started twice`);
+    try {
+      this.capture.start();
+    } catch (err) {
+      const e = err as Error & { code?: string };
+      throw new ForklineError((e.code ?? 'ERR_BPF_MAP') as ForklineError['code'], `${this.name}: ${e.message}`);
+    }
+    this.started = true;
+  }
+
+  /** Stops the capture: what it buffered still goes out, then chunks() ends. */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.capture.stop();
+    this.ring.wakeConsumer();
+    this.wakeStop?.();
+  }
+
+  stats(): CaptureStats {
+    return this.capture.stats();
+  }
+
+  captureSummary(): CaptureSummary {
+    const c = this.stats();
+    return {
+      lost: Number(c.lost),
+      ringFull: Number(c.ringFull),
+      inversions: Number(c.inversions ?? 0n),
+      reserveFailures: (c.reserveFailuresByCpu ?? []).reduce((a, b) => a + Number(b), 0),
+      procGone: Number(c.procGone ?? 0n),
+      snapshot: { ...this.snapshotCounts },
+    };
+  }
+
+  async *chunks(): AsyncGenerator<RecordChunk> {
+    if (!this.started) throw new ForklineError('ERR_CAPTURE_STATE', `${this.name} capture read before start()`);
+    let streamOffset = 0;
+    const recorder = this.opts.recorder;
+    const out = async (bytes: Uint8Array): Promise<RecordChunk> => {
+      if (recorder) await recorder.write(bytes);
+      const chunk = { bytes, streamOffset };
+      streamOffset += bytes.length;
+      return chunk;
+    };
+    if (this.opts.snapshot !== false) {
+      for (const bytes of await this.snapshotRecords()) yield await out(bytes);
+    }
+    const ring = this.ring;
+    const flushEvery = BigInt(this.opts.flushIntervalMs ?? 1000) * 1_000_000n;
+    const flush = new Uint8Array(FLUSH_SIZE);
+    const flushView = new DataView(flush.buffer);
+    let lastFlush = 0n;
+    for (;;) {
+      ring.poll();
+      let len = ring.nextSpan();
+      while (len > 0) {
+        yield await out(ring.data.subarray(ring.spanOffset, ring.spanOffset + len));
+        len = ring.nextSpan();
+      }
+      ring.release();
+      // exited entries leave the cache after the retention, at FLUSH records
+      const upTo = this.stats().releasedUpTo;
+      if (upTo - lastFlush >= flushEvery) {
+        lastFlush = upTo;
+        encodeFlush(flushView, 0, upTo, 0);
+        yield await out(flush.slice());
+      }
+      const r = await Promise.race([
+        ring.waitForDataAsync(200),
+        new Promise<'stop'>((resolve) => {
+          this.wakeStop = () => resolve('stop');
+        }),
+      ]);
+      this.wakeStop = undefined;
+      if (r === 'closed' || (ring.drained && this.stopped)) return;
+    }
+  }
+
+  /**
+   * The startup snapshot as FORK records flagged SNAPSHOT, parents first,
+   * without the processes whose FORK the capture already buffered.
+   */
+  private async snapshotRecords(): Promise<Uint8Array[]> {
+    const scan = await scanProcfs(this.opts.procRoot ?? '/proc', { envs: this.opts.captureEnvs === true });
+    const scanEnd = loadAddon().bootTimeNs();
+    // wait until every live record stamped before the end of the scan is in the capture ring
+    const deadline = Date.now() + 2000;
+    while (this.stats().releasedUpTo < scanEnd && Date.now() < deadline && !this.stopped) {
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    const forked = new Map<number, bigint>(); // pid -> fork time of the buffered FORK records
+    this.ring.poll();
+    this.ring.forEachUnread(this.ring.cursor, (data, off) => {
+      const dv = new DataView(data.buffer, data.byteOffset + off);
+      if (dv.getUint16(H_TYPE, true) === REC_FORK) forked.set(dv.getUint32(FORK_PID, true), dv.getBigUint64(H_TIME, true));
+    });
+    const c = this.snapshotCounts;
+    c.vanished = scan.vanished;
+    c.kernelThreads = scan.kernelThreads;
+    const chunks: Uint8Array[] = [];
+    let buf = new Uint8Array(1 << 20);
+    let used = 0;
+    for (const p of scan.processes) {
+      const forkTime = forked.get(p.pid);
+      // /proc start times are in clock ticks: the same process has the same tick
+      if (forkTime !== undefined && forkTime / TICK_NS === p.startTime / TICK_NS) {
+        c.bornDuringSnapshot++;
+        continue;
+      }
+      if (buf.length - used < MAX_RECORD_SIZE) {
+        chunks.push(buf.subarray(0, used));
+        buf = new Uint8Array(1 << 20);
+        used = 0;
+      }
+      used += encodeEvent(snapshotFork(p), buf, used);
+      c.processes++;
+    }
+    if (used > 0) chunks.push(buf.subarray(0, used));
+    return chunks;
+  }
+}
+
+/** A process read from /proc as a FORK record flagged SNAPSHOT. */
+export function snapshotFork(p: ProcfsProcess): ForkEvent {
+  return {
+    type: 'fork',
+    snapshot: true,
+    time: p.startTime,
+    cpu: 0,
+    pid: p.pid,
+    ppid: p.ppid,
+    pidns: 0,
+    execTime: p.startTime,
+    inode: p.inode,
+    path: p.path,
+    comm: p.comm,
+    argv: p.argv,
+    envp: p.envp,
+    credentials: p.credentials,
+    tty: p.tty,
+    containerId: p.containerId,
+    cgroup: p.cgroup,
+  };
+}

@@ -1,0 +1,69 @@
+// Live netlink (proc connector) capture of the known process tree: the
+// fields the connector and /proc can know. Parents, exit status and
+// credentials come with the events; paths and argv are read from /proc
+// right after the event, so they are checked for the processes that live
+// long enough to be read (the 0.3 s sleeps). As root; elsewhere skipped with
+// the reason in the test name.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chain, eventually, liveSkipReason, liveTitle, ownAndParent, startLive, type Live } from './harness.js';
+import { real, runKnownTree, type KnownTree } from './known-tree.js';
+
+const skip = liveSkipReason('netlink');
+
+describe.skipIf(skip !== undefined)(liveTitle('live netlink capture: a known process tree', skip), () => {
+  let live: Live;
+  let tree: KnownTree;
+
+  beforeAll(async () => {
+    live = startLive('netlink');
+    tree = await runKnownTree();
+    await live.caughtUp(live.now());
+  }, 60_000);
+
+  afterAll(async () => {
+    await live?.stop();
+  });
+
+  const resolve = (label: string) => live.view.resolve(tree.pids[label]!);
+
+  it('links every process of the tree to the right parent', async () => {
+    await eventually(() => {
+      expect(ownAndParent(resolve('script')).parent?.pid).toBe(process.pid);
+      for (const label of ['pipe-left', 'pipe-right', 'twice', 'setuid', 'exit3', 'subreaper']) {
+        expect([label, ownAndParent(resolve(label)).parent?.pid]).toEqual([label, tree.pids.script]);
+      }
+      const orphan = ownAndParent(resolve('orphan'));
+      expect(orphan.parent?.pid).toBe(tree.pids['orphan-parent']);
+      expect(orphan.parent?.exitTime).toBeGreaterThan(0n);
+      expect(chain(resolve('orphan')).map((a) => a.pid)).toContain(tree.pids.subreaper);
+      expect(chain(resolve('nschild')).map((a) => a.pid)).toContain(tree.pids.script);
+    });
+  });
+
+  it('has the path and argv of the processes that lived long enough to be read', async () => {
+    await eventually(() => {
+      for (const label of ['twice', 'setuid', 'orphan']) {
+        const e = resolve(label);
+        expect([label, e?.path]).toEqual([label, real('/bin/sleep')]);
+        expect([label, e?.argv]).toEqual([label, ['/bin/sleep', '0.3']]);
+      }
+      expect(resolve('nschild')?.path).toBe(real('/bin/sleep'));
+    });
+  });
+
+  it('has the credentials after a setuid change and the exit status', async () => {
+    await eventually(() => {
+      expect(resolve('setuid')?.credentials).toMatchObject({ uid: 65534, euid: 65534 });
+      expect(resolve('exit3')?.exitCode).toBe(3 << 8);
+      expect(resolve('script')?.exitCode).toBe(0);
+    });
+  });
+
+  it('lost nothing and snapshotted what ran before', () => {
+    const s = live.source.stats();
+    expect(s.lost).toBe(0n);
+    expect(s.ringFull).toBe(0n);
+    expect(live.view.resolve(process.pid)?.source).toBe('snapshot');
+  });
+});
