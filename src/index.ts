@@ -21,12 +21,14 @@ export type {
 
 // The sharded pipeline and its readers (docs/pipeline.md)
 export { createPipeline, Pipeline, type PipelineOptions, type PipelineStats } from './pipeline/pipeline.js';
-export type { RunSummary, EventCounts, DropCounts } from './pipeline/summary.js';
+export type { RunSummary, EventCounts, DropCounts, CaptureSummary } from './pipeline/summary.js';
 export { ProcessView, Cursor, type ViewOptions } from './cache/view.js';
 export type { PipelineHandles } from './cache/shards.js';
 export type { RecordSource, RecordChunk } from './pipeline/source.js';
 export { ReplaySource, ReplayWriter } from './pipeline/sources/replay.js';
 export { SyntheticSource } from './pipeline/sources/synthetic-records.js';
+export { CaptureSource, type CaptureSourceOptions, type CaptureKind, type SnapshotCounts } from './pipeline/sources/capture.js';
+export type { CaptureStats } from './native/addon.js';
 export { syntheticEvents, STANDARD_MIX, type SyntheticOptions } from './pipeline/sources/synthetic.js';
 export { encodeEvent, decodeEvent, validateRecord, MAX_RECORD_SIZE } from './pipeline/record.js';
 export type { StreamEvent } from './pipeline/events.js';
