@@ -4,7 +4,9 @@
  * read back at sched_process_exec with old_pid. The path of the new image is
  * walked in the kernel from bprm->file; for a script (bprm->interp differs
  * from bprm->filename) path is the script as exec was given it (relative
- * names prefixed with the cwd) and interp the interpreter's absolute path. */
+ * names prefixed with the cwd) and interp the interpreter's absolute path;
+ * the script's path is then remembered by tgid (script_image) for the FORKs
+ * of that process, and forgotten at any other exec. */
 #include "forkline.bpf.h"
 
 static __always_inline int fl_remember_image(void)
@@ -66,6 +68,23 @@ static __always_inline __u32 fl_script_path(struct fl_scratch *s, __u32 off, str
 	return len;
 }
 
+/* Remembers that process tgid now runs a script: the path just written to
+ * rec at off (len bytes) and the interpreter's inode, for its FORKs
+ * (script_image). */
+static __always_inline void fl_remember_script(struct fl_scratch *s, __u32 tgid, __u64 inode, __u32 off,
+					       __u64 len)
+{
+	/* 64-bit, kept from clang: the clamp is the bound the verifier sees */
+	barrier_var(len);
+	if (len > FL_PATH_MAX)
+		len = FL_PATH_MAX;
+	s->script.inode = inode;
+	s->script.len = len;
+	s->script.pad = 0;
+	bpf_probe_read_kernel(s->script.path, len, FL_AT(s->rec, off, FL_OFF_MASK));
+	bpf_map_update_elem(&script_image, &tgid, &s->script, BPF_ANY);
+}
+
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(fl_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
 {
@@ -98,10 +117,13 @@ int BPF_PROG(fl_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 	fl_creds(x->creds, task);
 	x->credsMask = CRED_MASK_ALL;
 
-	if (interp != filename)
+	if (interp != filename) {
 		len = fl_script_path(s, off, task, filename);
-	else
+		fl_remember_script(s, x->pid, x->inode, off, len);
+	} else {
 		len = fl_file_path(s, off, file, &trunc);
+		bpf_map_delete_elem(&script_image, &x->pid); /* no longer a script */
+	}
 	r->lens[VAR_PATH] = len;
 	r->given |= GIVEN_PATH;
 	off += len;

@@ -2,7 +2,7 @@
 /* bpf/exit.bpf.c: EXIT records, one per process, when the last thread of
  * the group exits. exitCode is the wait status: the group exit code when a
  * group exit (exit_group, fatal signal) is in progress, else the task's own
- * exit code. */
+ * exit code. The process's script_image entry, if any, is deleted. */
 #include "forkline.bpf.h"
 
 SEC("tp_btf/sched_process_exit")
@@ -24,6 +24,7 @@ int BPF_PROG(fl_exit, struct task_struct *task, bool group_dead)
 	e.pid = BPF_CORE_READ(task, tgid);
 	e.exitCode = code;
 	fl_output(&e.header, EXIT_SIZE);
+	bpf_map_delete_elem(&script_image, &e.pid); /* it ran a script: forget it */
 	return 0;
 }
 

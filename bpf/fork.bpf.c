@@ -4,8 +4,35 @@
  * the image (inode, absolute path of mm->exe_file), credentials, comm, argv
  * (read from the parent, which is current here, and whose argv the child
  * shares) and context. Header time is the child's start_boottime, the clock
- * of /proc/<pid>/stat's starttime. */
+ * of /proc/<pid>/stat's starttime.
+ *
+ * When the parent runs a script (its script_image entry, set by its EXEC),
+ * the FORK is self-contained about it too: path = the script, interp = the
+ * interpreter (mm->exe_file), and the child gets a copy of the entry. */
 #include "forkline.bpf.h"
+
+/* Copies the script_image entry of process tgid to s->script; true when
+ * there is one and it is about the image the child runs (same inode: an
+ * entry left by a reused pid, or an exe_file changed by prctl, is ignored). */
+static __always_inline int fl_script_of(struct fl_scratch *s, __u32 tgid, __u64 inode)
+{
+	struct fl_script *v = bpf_map_lookup_elem(&script_image, &tgid);
+	__u64 len;
+
+	if (!v)
+		return 0;
+	/* copied first: the entry may be evicted and reused meanwhile */
+	s->script.inode = v->inode;
+	len = v->len;
+	barrier_var(len);
+	if (len > FL_PATH_MAX)
+		return 0;
+	s->script.len = len;
+	s->script.pad = 0;
+	if (bpf_probe_read_kernel(s->script.path, len, v->path) != 0)
+		return 0;
+	return len > 0 && s->script.inode == inode;
+}
 
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(fl_fork, struct task_struct *parent, struct task_struct *child)
@@ -15,6 +42,8 @@ int BPF_PROG(fl_fork, struct task_struct *parent, struct task_struct *child)
 	struct file *exe;
 	__u32 off = FORK_VAR, len, trunc;
 	__u16 flags = 0;
+	__u64 slen;
+	int script;
 
 	if (BPF_CORE_READ(child, flags) & PF_KTHREAD)
 		return 0;
@@ -36,13 +65,33 @@ int BPF_PROG(fl_fork, struct task_struct *parent, struct task_struct *child)
 
 	exe = BPF_CORE_READ(child, mm, exe_file);
 	r->inode = fl_file_inode(exe);
-	if (exe) {
+	script = exe && fl_script_of(s, BPF_CORE_READ(parent, tgid), r->inode);
+	if (script) {
+		/* the parent runs a script: so does the child, until it execs */
+		slen = s->script.len; /* 64-bit, kept from clang: the clamp is the verifier's bound */
+		barrier_var(slen);
+		if (slen > FL_PATH_MAX)
+			slen = FL_PATH_MAX;
+		bpf_probe_read_kernel(FL_AT(s->rec, off, FL_OFF_MASK), slen, s->script.path);
+		len = slen;
+		r->lens[VAR_PATH] = len;
+		r->given |= GIVEN_PATH;
+		off += len;
+		bpf_map_update_elem(&script_image, &r->pid, &s->script, BPF_ANY);
+	} else if (exe) {
 		len = fl_file_path(s, off, exe, &trunc);
 		r->lens[VAR_PATH] = len;
 		r->given |= GIVEN_PATH;
 		off += len;
 	}
 	off = fl_put_tail(s, r, off, child, BPF_CORE_READ(parent, mm), &flags);
+
+	if (script) { /* interp: the interpreter, mm->exe_file */
+		len = fl_file_path(s, off, exe, &trunc);
+		r->lens[VAR_INTERP] = len;
+		r->given |= GIVEN_INTERP;
+		off += len;
+	}
 
 	len = fl_finish(s, off);
 	if (len > FL_REC_MAX) {

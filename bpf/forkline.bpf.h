@@ -96,6 +96,30 @@ struct {
 	__type(value, __u64);
 } exec_prev_inode SEC(".maps") __weak;
 
+/* The image a process runs is a script: what its EXEC record said (path =
+ * the script, inode = the interpreter's), keyed by tgid. Set at a script
+ * exec, deleted at any other exec and at process exit, copied to the child
+ * at fork, so that a FORK of a script names the script (path) and its
+ * interpreter (interp, = mm->exe_file) without the parent's entry in the
+ * cache. An LRU: when full, the least recently used entry is evicted and
+ * that process's forks fall back to path = mm->exe_file, no interp. The map
+ * is preallocated: 8192 elements of 4112-byte value + key + element header,
+ * and the buckets: memlock 34276224 bytes (~32.7 MiB), see docs/bpf.md. */
+#define FL_SCRIPT_ENTRIES 8192
+struct fl_script {
+	__u64 inode; /* of mm->exe_file (the interpreter) at the exec: checked at fork */
+	__u32 len;   /* bytes of path[] used, at most FL_PATH_MAX */
+	__u32 pad;
+	__u8 path[FL_PATH_MAX]; /* the EXEC record's path bytes (no NUL) */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, FL_SCRIPT_ENTRIES);
+	__type(key, __u32);
+	__type(value, struct fl_script);
+} script_image SEC(".maps") __weak;
+
 /* Where FORK and EXEC records are assembled: one slot per CPU (an ARRAY
  * indexed by CPU id, not a PERCPU_ARRAY, whose values are capped at 32 KiB;
  * the loader sets max_entries to the possible CPUs). The programs run with
@@ -107,6 +131,7 @@ struct fl_scratch {
 	__u8 name[FL_NAME_MAX + 1]; /* one cgroup component / the tty name */
 	__u8 cid[FL_CID_LEN];       /* container id found so far */
 	__u8 cand[FL_CID_LEN];      /* "docker/<id>" candidate: <id> seen, "docker" not yet */
+	struct fl_script script;    /* a script_image value being built or copied */
 	/* State of the bpf_loop() walks. It lives here rather than on the stack
 	 * on purpose: the verifier does not track map memory, so every iteration
 	 * of a callback looks the same to it and the loop is verified at once
