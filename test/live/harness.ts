@@ -45,10 +45,11 @@ export interface LiveOptions {
   capacity?: number;
   recorder?: ReplayWriter;
   ringBytes?: number;
+  snapshotDelayMs?: number;
 }
 
 export function startLive(kind: CaptureKind, o: LiveOptions = {}): Live {
-  const source = new CaptureSource({ kind, snapshot: o.snapshot ?? true, recorder: o.recorder, ringBytes: o.ringBytes });
+  const source = new CaptureSource({ kind, snapshot: o.snapshot ?? true, recorder: o.recorder, ringBytes: o.ringBytes, snapshotDelayMs: o.snapshotDelayMs });
   source.start();
   const pipeline = createPipeline({
     source,

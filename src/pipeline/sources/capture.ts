@@ -44,6 +44,12 @@ export interface CaptureSourceOptions {
   flushIntervalMs?: number;
   /** Record the stream given to the router into this file (`forkline record`, `run --record`). */
   recorder?: ReplayWriter;
+  /**
+   * Waits this long between the attach and the /proc scan (default 0). Tests
+   * widen with it the window in which a new process is both buffered and
+   * on /proc, which the snapshot must not send twice.
+   */
+  snapshotDelayMs?: number;
 }
 
 /** What the snapshot left out or sent. */
@@ -179,6 +185,7 @@ export class CaptureSource implements RecordSource {
    * without the processes whose FORK the capture already buffered.
    */
   private async snapshotRecords(): Promise<Uint8Array[]> {
+    if (this.opts.snapshotDelayMs) await new Promise((r) => setTimeout(r, this.opts.snapshotDelayMs));
     const scan = await scanProcfs(this.opts.procRoot ?? '/proc', { envs: this.opts.captureEnvs === true });
     const scanEnd = loadAddon().bootTimeNs();
     // wait until every live record stamped before the end of the scan is in the capture ring
