@@ -4,6 +4,7 @@
 
 #include <bpf/libbpf.h>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <ctime>
 #include <string>
@@ -118,10 +119,20 @@ void BpfReader::handle(uint32_t cpu, const uint8_t* data, size_t size) {
 }
 
 void BpfReader::run() {
+  // Idle: block in epoll until a ring has data. Busy: drain every ring, then
+  // sleep one tick, so that wake-ups (ours, and the JS consumer's) stay
+  // below 1/tick whatever the event rate; records wait out the reorder
+  // window anyway, so the tick adds no latency beyond it.
+  constexpr auto kTick = std::chrono::milliseconds(4);
   while (!stopping_.load(std::memory_order_acquire)) {
-    // Wake for new data, or after a few ms while records wait out the window.
-    int r = ring_buffer__poll(rb_, merger_.empty() ? 50 : 2);
-    if (r < 0 && r != -EINTR) break;
+    int n = ring_buffer__consume(rb_);
+    if (n < 0 && n != -EINTR) break;
+    if (n == 0 && merger_.empty()) {
+      int r = ring_buffer__poll(rb_, 50);
+      if (r < 0 && r != -EINTR) break;
+    } else {
+      std::this_thread::sleep_for(kTick);
+    }
     merger_.release_until(boottime_ns());
     out_->publish();
     publish_counters();
