@@ -11,7 +11,7 @@
 // Intermediate files live in build-bpf/ (not build/, which node-gyp wipes).
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, renameSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -59,8 +59,15 @@ if (!ARCH) fail(`unsupported architecture ${process.arch}`);
 mkdirSync(BUILD, { recursive: true });
 if (force || !existsSync(VMLINUX)) {
   if (!existsSync(KERNEL_BTF)) fail(`${KERNEL_BTF} is missing: this kernel has no BTF (CONFIG_DEBUG_INFO_BTF=y is required)`);
-  const r = run('bpftool', ['btf', 'dump', 'file', KERNEL_BTF, 'format', 'c'], { stdout: 'pipe' });
-  writeFileSync(VMLINUX, r.stdout);
+  // straight into the file: vmlinux.h is megabytes, past spawnSync's pipe buffer
+  const tmp = `${VMLINUX}.tmp`;
+  const fd = openSync(tmp, 'w');
+  try {
+    run('bpftool', ['btf', 'dump', 'file', KERNEL_BTF, 'format', 'c'], { stdout: fd });
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, VMLINUX);
 }
 
 // ---- compile: every .bpf.c depends on itself, every header in bpf/, and vmlinux.h
