@@ -493,7 +493,10 @@ export class ProcessTable {
     if (row < 0) return -1;
     this.meta[M_ROWS_USED]!++;
     this.beginWrite(row); // a reader holding this row number from its last life sees the change
-    this.flags[row] = F_USED;
+    // Not in use yet: the caller sets F_USED together with pid and times in
+    // its own write window. A reader reading rows by number (Cursor.load)
+    // between the two windows would otherwise see a row in use with pid 0.
+    this.flags[row] = 0;
     this.refs[row] = 0;
     this.remoteRefs[row] = 0;
     this.ancestor[row] = -1;

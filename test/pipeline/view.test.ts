@@ -8,7 +8,7 @@ import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { ProcessResolver } from '../../src/cache/resolver.js';
 import { PipelineControl, shardOf, type PipelineHandles } from '../../src/cache/shards.js';
-import { F_CURRENT, F_IS_EXEC, F_REMOTE_PARENT, type ProcessTable } from '../../src/cache/table.js';
+import { F_CURRENT, F_IS_EXEC, F_REMOTE_PARENT, F_USED, ProcessTable } from '../../src/cache/table.js';
 import type { ProcessEntry } from '../../src/cache/types.js';
 import { Cursor, ProcessView } from '../../src/cache/view.js';
 import type { StreamEvent } from '../../src/pipeline/events.js';
@@ -476,5 +476,15 @@ describe('links into a lagging shard (PipelineControl watermarks)', () => {
       Atomics.store(go, 0, 2);
       await worker.terminate();
     }
+  });
+});
+
+describe('rows read by number (Cursor.load)', () => {
+  it('a row taken from the free list is not in use until its entry is written', () => {
+    const table = ProcessTable.create({ capacity: 16 });
+    const c = new ProcessView(table).cursor();
+    const row = table.allocRow(); // the apply code fills it in its own write window next
+    expect(c.load(0, row)).toBe(true);
+    expect(c.flags & F_USED).toBe(0); // in use with pid 0 would be a torn entry to a scanning reader
   });
 });
