@@ -63,6 +63,13 @@ export interface PipelineOptions {
   envsResolution?: boolean;
   /** Called now and then with the bytes read so far. */
   onProgress?: (p: { bytes: number; totalBytes: number | undefined; records: number }) => void;
+  /**
+   * A shard whose worker dies more than `restarts` times within `windowMs`
+   * is not rebuilt again: the pipeline fails with ERR_WORKER_FAILED naming
+   * the last error (a worker that crashes on some record would otherwise be
+   * rebuilt and crash again forever). Default 3 restarts in 60 s.
+   */
+  restartBudget?: { restarts: number; windowMs: number };
 }
 
 /** The summary of a run (docs/summary.md). */
@@ -89,7 +96,9 @@ export class Pipeline {
   private readonly withEnvs: boolean;
   private state: State = 'new';
   private stopRequested = false;
-  private crashed: WorkerCrash[] = [];
+  private crashed: (WorkerCrash & { rebuild?: boolean })[] = [];
+  /** Per shard: when its workers crashed, within the restart budget's window. */
+  private readonly crashTimes: number[][] = [];
   private started = 0;
   private failure: Error | undefined;
   private routing: Promise<void> = Promise.resolve();
@@ -276,6 +285,24 @@ export class Pipeline {
     }
   }
 
+  /** Counts real crashes (not rebuilds started over) against each shard's budget; throws when one is spent. */
+  private spendRestarts(crashes: readonly (WorkerCrash & { rebuild?: boolean })[]): void {
+    const { restarts, windowMs } = this.opts.restartBudget ?? { restarts: 3, windowMs: 60_000 };
+    const now = performance.now();
+    for (const c of crashes) {
+      if (c.rebuild) continue;
+      const times = (this.crashTimes[c.shard] ??= []).filter((t) => now - t < windowMs);
+      times.push(now);
+      this.crashTimes[c.shard] = times;
+      if (times.length > restarts) {
+        throw new ForklineError(
+          'ERR_WORKER_FAILED',
+          `shard ${c.shard} worker failed ${times.length} times within ${windowMs} ms; not rebuilt again. Last error: ${c.error.message}`,
+        );
+      }
+    }
+  }
+
   /**
    * Rebuilds the shard of a crashed worker and starts a new one
    * (docs/pipeline.md, "Faults"): the other shards drain; the shard's table
@@ -288,13 +315,15 @@ export class Pipeline {
     while (this.crashed.length > 0) {
       await pause(20); // workers killed together report their ends one by one
       // every shard down at this point is rebuilt together: their links into each other are set from their rebuilt rows
-      const down = new Set(this.crashed.splice(0).map((c) => c.shard));
+      const crashes = this.crashed.splice(0);
+      const down = new Set(crashes.map((c) => c.shard));
       for (let s = 0; s < this.shards; s++) if (!this.supervisor.alive(s)) down.add(s);
       const shards = [...down];
+      this.spendRestarts(crashes);
       if (!this.opts.source.replayable) {
         throw new ForklineError(
           'ERR_WORKER_FAILED',
-          `shard worker ${shards.join(', ')} failed and source ${this.opts.source.name} cannot be read again to rebuild it`,
+          `shard worker ${shards.join(', ')} failed (${describeCrashes(crashes)}) and source ${this.opts.source.name} cannot be read again to rebuild it`,
         );
       }
       const restarts = shards.length;
@@ -345,7 +374,8 @@ export class Pipeline {
       }
       if (silent.length > 0) {
         // another worker died during the rebuild: start over with it among the shards to rebuild
-        for (const shard of [...shards, ...silent]) this.crashed.push({ shard, error: new Error('rebuilt again') });
+        // (the silent ones' deaths are reported by the supervisor too: counted there, once)
+        for (const shard of [...shards, ...silent]) this.crashed.push({ shard, error: new Error('rebuilt again'), rebuild: true });
         continue;
       }
       this.supervisor.restarts += restarts;
@@ -514,4 +544,8 @@ function tailOf(ring: ShardRing): number {
 
 function pause(ms: number): Promise<void> {
   return new Promise((resolve) => (ms === 0 ? setImmediate(resolve) : setTimeout(resolve, ms)));
+}
+
+function describeCrashes(crashes: readonly WorkerCrash[]): string {
+  return crashes.map((c) => `shard ${c.shard}: ${c.error.message}`).join('; ') || 'no error reported';
 }

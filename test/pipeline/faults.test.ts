@@ -183,6 +183,32 @@ describe('a shard worker killed mid-stream is restarted and its shard rebuilt', 
   });
 });
 
+describe('a worker that keeps dying', () => {
+  it('is rebuilt within the restart budget, then done() rejects with ERR_WORKER_FAILED naming the count and the last error', async () => {
+    const bytes = syntheticBytes({ seed: 11, events: 400_000 });
+    let kills = 0;
+    const pipeline: Pipeline = createPipeline({
+      shards: 2,
+      capacity: CAPACITY,
+      source: new BufferSource(bytes),
+      exitedRetention: RETENTION,
+      restartBudget: { restarts: 2, windowMs: 60_000 },
+      onProgress: () => {
+        const w = pipeline.workerOf(0);
+        if (!w) return;
+        kills++;
+        void w.terminate();
+      },
+    });
+    pipeline.start();
+    const err = await within(rejectionOf(pipeline.done()), 60_000, 'done()');
+    expect(err).toBeInstanceOf(ForklineError);
+    expect(err.code).toBe('ERR_WORKER_FAILED');
+    expect(err.message).toMatch(/shard 0 worker failed 3 times within 60000 ms; not rebuilt again\. Last error: shard 0 worker exited with code 1/);
+    expect(kills).toBe(3);
+  }, 90_000);
+});
+
 /** The synthetic stream as records, and their offsets and types. */
 function recordsOf(options: SyntheticOptions) {
   const bytes = syntheticBytes(options);
