@@ -51,6 +51,7 @@ enum forkline_record_type {
 #define FLAG_ARGS_TRUNCATED 2 /* flags bit of FORK, EXEC */
 #define FLAG_ENVS_TRUNCATED 4 /* flags bit of FORK, EXEC */
 #define FLAG_SNAPSHOT 8 /* flags bit of FORK */
+#define FLAG_PATH_TRUNCATED 16 /* flags bit of FORK, EXEC */
 
 #define GIVEN_PATH 1 /* path is given */
 #define GIVEN_COMM 2 /* comm is given */
@@ -106,9 +107,14 @@ enum forkline_record_type {
 #define FORK_CREDS 64 /* FORK: u32[11] creds */
 #define FORK_CREDS_MASK 108 /* FORK: u16 credsMask */
 #define FORK_GIVEN 110 /* FORK: u16 given */
-#define FORK_LENS 112 /* FORK: u16 lengths of path, comm, argv, envp, ctx, interp */
-#define FORK_VAR 124 /* FORK: first variable byte */
-#define FORK_MIN_SIZE 128 /* FORK: size with empty variable fields */
+#define FORK_MOUNT_ID 112 /* FORK: u32 mountId */
+#define FORK_NS_PID 116 /* FORK: u32 nsPid */
+#define FORK_PIDNS_INODE 120 /* FORK: u32 pidnsInode */
+#define FORK_RESERVED 124 /* FORK: u32 reserved */
+#define FORK_CGROUP_ID 128 /* FORK: u64 cgroupId */
+#define FORK_LENS 136 /* FORK: u16 lengths of path, comm, argv, envp, ctx, interp */
+#define FORK_VAR 148 /* FORK: first variable byte */
+#define FORK_MIN_SIZE 152 /* FORK: size with empty variable fields */
 
 #define EXEC_PID 40 /* EXEC: u32 pid */
 #define EXEC_PPID 44 /* EXEC: i32 ppid */
@@ -117,9 +123,14 @@ enum forkline_record_type {
 #define EXEC_CREDS 64 /* EXEC: u32[11] creds */
 #define EXEC_CREDS_MASK 108 /* EXEC: u16 credsMask */
 #define EXEC_GIVEN 110 /* EXEC: u16 given */
-#define EXEC_LENS 112 /* EXEC: u16 lengths of path, comm, argv, envp, ctx, interp */
-#define EXEC_VAR 124 /* EXEC: first variable byte */
-#define EXEC_MIN_SIZE 128 /* EXEC: size with empty variable fields */
+#define EXEC_MOUNT_ID 112 /* EXEC: u32 mountId */
+#define EXEC_NS_PID 116 /* EXEC: u32 nsPid */
+#define EXEC_PIDNS_INODE 120 /* EXEC: u32 pidnsInode */
+#define EXEC_RESERVED 124 /* EXEC: u32 reserved */
+#define EXEC_CGROUP_ID 128 /* EXEC: u64 cgroupId */
+#define EXEC_LENS 136 /* EXEC: u16 lengths of path, comm, argv, envp, ctx, interp */
+#define EXEC_VAR 148 /* EXEC: first variable byte */
+#define EXEC_MIN_SIZE 152 /* EXEC: size with empty variable fields */
 
 #define EXIT_PID 40 /* EXIT: u32 pid */
 #define EXIT_EXIT_CODE 44 /* EXIT: u32 exitCode */
@@ -184,7 +195,7 @@ _Static_assert(__builtin_offsetof(struct RecordHeader, cpuSeq) == 24, "RecordHea
 _Static_assert(__builtin_offsetof(struct RecordHeader, gseq) == 32, "RecordHeader::gseq");
 _Static_assert(sizeof(struct RecordHeader) == 40, "sizeof(RecordHeader)");
 
-/* FORK: a new process (the child); header time is the fork time. flags: FLAG_KERNEL_THREAD, FLAG_ARGS_TRUNCATED, FLAG_ENVS_TRUNCATED, FLAG_SNAPSHOT. (fixed part; the record is align8(FORK_VAR + sum of lens)) */
+/* FORK: a new process (the child); header time is the fork time. flags: FLAG_KERNEL_THREAD, FLAG_ARGS_TRUNCATED, FLAG_ENVS_TRUNCATED, FLAG_SNAPSHOT, FLAG_PATH_TRUNCATED. (fixed part; the record is align8(FORK_VAR + sum of lens)) */
 struct __attribute__((packed)) ForkRecord {
 	struct RecordHeader header; /* type = REC_FORK */
 	__u32 pid; /* child pid */
@@ -194,6 +205,11 @@ struct __attribute__((packed)) ForkRecord {
 	__u32 creds[11]; /* credential tuple (creds.ts word order) */
 	__u16 credsMask; /* CRED_* bits: which credential fields are given */
 	__u16 given; /* GIVEN_* bits: which variable fields are given */
+	__u32 mountId; /* mount id of the executable (mnt_id, as in /proc/<pid>/mountinfo); 0 unknown */
+	__u32 nsPid; /* pid as seen in its own (active) pid namespace; 0 unknown */
+	__u32 pidnsInode; /* inode of that pid namespace (/proc/<pid>/ns/pid); 0 unknown */
+	__u32 reserved; /* zero */
+	__u64 cgroupId; /* cgroup v2 id (kernfs node id = inode of the cgroup directory); 0 unknown */
 	__u16 lens[6]; /* lengths of path, comm, argv, envp, ctx, interp; their bytes follow at FORK_VAR */
 };
 _Static_assert(__builtin_offsetof(struct ForkRecord, header) == 0, "ForkRecord::header");
@@ -204,10 +220,15 @@ _Static_assert(__builtin_offsetof(struct ForkRecord, execTime) == 56, "ForkRecor
 _Static_assert(__builtin_offsetof(struct ForkRecord, creds) == 64, "ForkRecord::creds");
 _Static_assert(__builtin_offsetof(struct ForkRecord, credsMask) == 108, "ForkRecord::credsMask");
 _Static_assert(__builtin_offsetof(struct ForkRecord, given) == 110, "ForkRecord::given");
-_Static_assert(__builtin_offsetof(struct ForkRecord, lens) == 112, "ForkRecord::lens");
-_Static_assert(sizeof(struct ForkRecord) == 124, "sizeof(ForkRecord)");
+_Static_assert(__builtin_offsetof(struct ForkRecord, mountId) == 112, "ForkRecord::mountId");
+_Static_assert(__builtin_offsetof(struct ForkRecord, nsPid) == 116, "ForkRecord::nsPid");
+_Static_assert(__builtin_offsetof(struct ForkRecord, pidnsInode) == 120, "ForkRecord::pidnsInode");
+_Static_assert(__builtin_offsetof(struct ForkRecord, reserved) == 124, "ForkRecord::reserved");
+_Static_assert(__builtin_offsetof(struct ForkRecord, cgroupId) == 128, "ForkRecord::cgroupId");
+_Static_assert(__builtin_offsetof(struct ForkRecord, lens) == 136, "ForkRecord::lens");
+_Static_assert(sizeof(struct ForkRecord) == 148, "sizeof(ForkRecord)");
 
-/* EXEC: a process ran a new image; header time is the exec time. flags: FLAG_ARGS_TRUNCATED, FLAG_ENVS_TRUNCATED. (fixed part; the record is align8(EXEC_VAR + sum of lens)) */
+/* EXEC: a process ran a new image; header time is the exec time. flags: FLAG_ARGS_TRUNCATED, FLAG_ENVS_TRUNCATED, FLAG_PATH_TRUNCATED. (fixed part; the record is align8(EXEC_VAR + sum of lens)) */
 struct __attribute__((packed)) ExecRecord {
 	struct RecordHeader header; /* type = REC_EXEC */
 	__u32 pid; /* pid */
@@ -217,6 +238,11 @@ struct __attribute__((packed)) ExecRecord {
 	__u32 creds[11]; /* credential tuple (creds.ts word order) */
 	__u16 credsMask; /* CRED_* bits: which credential fields are given */
 	__u16 given; /* GIVEN_* bits: which variable fields are given */
+	__u32 mountId; /* mount id of the executable (mnt_id, as in /proc/<pid>/mountinfo); 0 unknown */
+	__u32 nsPid; /* pid as seen in its own (active) pid namespace; 0 unknown */
+	__u32 pidnsInode; /* inode of that pid namespace (/proc/<pid>/ns/pid); 0 unknown */
+	__u32 reserved; /* zero */
+	__u64 cgroupId; /* cgroup v2 id (kernfs node id = inode of the cgroup directory); 0 unknown */
 	__u16 lens[6]; /* lengths of path, comm, argv, envp, ctx, interp; their bytes follow at EXEC_VAR */
 };
 _Static_assert(__builtin_offsetof(struct ExecRecord, header) == 0, "ExecRecord::header");
@@ -227,8 +253,13 @@ _Static_assert(__builtin_offsetof(struct ExecRecord, prevInode) == 56, "ExecReco
 _Static_assert(__builtin_offsetof(struct ExecRecord, creds) == 64, "ExecRecord::creds");
 _Static_assert(__builtin_offsetof(struct ExecRecord, credsMask) == 108, "ExecRecord::credsMask");
 _Static_assert(__builtin_offsetof(struct ExecRecord, given) == 110, "ExecRecord::given");
-_Static_assert(__builtin_offsetof(struct ExecRecord, lens) == 112, "ExecRecord::lens");
-_Static_assert(sizeof(struct ExecRecord) == 124, "sizeof(ExecRecord)");
+_Static_assert(__builtin_offsetof(struct ExecRecord, mountId) == 112, "ExecRecord::mountId");
+_Static_assert(__builtin_offsetof(struct ExecRecord, nsPid) == 116, "ExecRecord::nsPid");
+_Static_assert(__builtin_offsetof(struct ExecRecord, pidnsInode) == 120, "ExecRecord::pidnsInode");
+_Static_assert(__builtin_offsetof(struct ExecRecord, reserved) == 124, "ExecRecord::reserved");
+_Static_assert(__builtin_offsetof(struct ExecRecord, cgroupId) == 128, "ExecRecord::cgroupId");
+_Static_assert(__builtin_offsetof(struct ExecRecord, lens) == 136, "ExecRecord::lens");
+_Static_assert(sizeof(struct ExecRecord) == 148, "sizeof(ExecRecord)");
 
 /* EXIT: a process exited. (the whole record) */
 struct __attribute__((packed)) ExitRecord {

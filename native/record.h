@@ -55,6 +55,7 @@ constexpr uint32_t FLAG_KERNEL_THREAD = 1;  // flags bit of FORK
 constexpr uint32_t FLAG_ARGS_TRUNCATED = 2;  // flags bit of FORK, EXEC
 constexpr uint32_t FLAG_ENVS_TRUNCATED = 4;  // flags bit of FORK, EXEC
 constexpr uint32_t FLAG_SNAPSHOT = 8;  // flags bit of FORK
+constexpr uint32_t FLAG_PATH_TRUNCATED = 16;  // flags bit of FORK, EXEC
 
 constexpr uint32_t GIVEN_PATH = 1;  // path is given
 constexpr uint32_t GIVEN_COMM = 2;  // comm is given
@@ -110,9 +111,14 @@ constexpr uint32_t FORK_EXEC_TIME = 56;  // FORK: u64 execTime
 constexpr uint32_t FORK_CREDS = 64;  // FORK: u32[11] creds
 constexpr uint32_t FORK_CREDS_MASK = 108;  // FORK: u16 credsMask
 constexpr uint32_t FORK_GIVEN = 110;  // FORK: u16 given
-constexpr uint32_t FORK_LENS = 112;  // FORK: u16 lengths of path, comm, argv, envp, ctx, interp
-constexpr uint32_t FORK_VAR = 124;  // FORK: first variable byte
-constexpr uint32_t FORK_MIN_SIZE = 128;  // FORK: size with empty variable fields
+constexpr uint32_t FORK_MOUNT_ID = 112;  // FORK: u32 mountId
+constexpr uint32_t FORK_NS_PID = 116;  // FORK: u32 nsPid
+constexpr uint32_t FORK_PIDNS_INODE = 120;  // FORK: u32 pidnsInode
+constexpr uint32_t FORK_RESERVED = 124;  // FORK: u32 reserved
+constexpr uint32_t FORK_CGROUP_ID = 128;  // FORK: u64 cgroupId
+constexpr uint32_t FORK_LENS = 136;  // FORK: u16 lengths of path, comm, argv, envp, ctx, interp
+constexpr uint32_t FORK_VAR = 148;  // FORK: first variable byte
+constexpr uint32_t FORK_MIN_SIZE = 152;  // FORK: size with empty variable fields
 
 constexpr uint32_t EXEC_PID = 40;  // EXEC: u32 pid
 constexpr uint32_t EXEC_PPID = 44;  // EXEC: i32 ppid
@@ -121,9 +127,14 @@ constexpr uint32_t EXEC_PREV_INODE = 56;  // EXEC: u64 prevInode
 constexpr uint32_t EXEC_CREDS = 64;  // EXEC: u32[11] creds
 constexpr uint32_t EXEC_CREDS_MASK = 108;  // EXEC: u16 credsMask
 constexpr uint32_t EXEC_GIVEN = 110;  // EXEC: u16 given
-constexpr uint32_t EXEC_LENS = 112;  // EXEC: u16 lengths of path, comm, argv, envp, ctx, interp
-constexpr uint32_t EXEC_VAR = 124;  // EXEC: first variable byte
-constexpr uint32_t EXEC_MIN_SIZE = 128;  // EXEC: size with empty variable fields
+constexpr uint32_t EXEC_MOUNT_ID = 112;  // EXEC: u32 mountId
+constexpr uint32_t EXEC_NS_PID = 116;  // EXEC: u32 nsPid
+constexpr uint32_t EXEC_PIDNS_INODE = 120;  // EXEC: u32 pidnsInode
+constexpr uint32_t EXEC_RESERVED = 124;  // EXEC: u32 reserved
+constexpr uint32_t EXEC_CGROUP_ID = 128;  // EXEC: u64 cgroupId
+constexpr uint32_t EXEC_LENS = 136;  // EXEC: u16 lengths of path, comm, argv, envp, ctx, interp
+constexpr uint32_t EXEC_VAR = 148;  // EXEC: first variable byte
+constexpr uint32_t EXEC_MIN_SIZE = 152;  // EXEC: size with empty variable fields
 
 constexpr uint32_t EXIT_PID = 40;  // EXIT: u32 pid
 constexpr uint32_t EXIT_EXIT_CODE = 44;  // EXIT: u32 exitCode
@@ -188,7 +199,7 @@ static_assert(offsetof(RecordHeader, cpuSeq) == 24, "RecordHeader::cpuSeq");
 static_assert(offsetof(RecordHeader, gseq) == 32, "RecordHeader::gseq");
 static_assert(sizeof(RecordHeader) == 40, "sizeof(RecordHeader)");
 
-// FORK: a new process (the child); header time is the fork time. flags: FLAG_KERNEL_THREAD, FLAG_ARGS_TRUNCATED, FLAG_ENVS_TRUNCATED, FLAG_SNAPSHOT. (fixed part; the record is align8(FORK_VAR + sum of lens))
+// FORK: a new process (the child); header time is the fork time. flags: FLAG_KERNEL_THREAD, FLAG_ARGS_TRUNCATED, FLAG_ENVS_TRUNCATED, FLAG_SNAPSHOT, FLAG_PATH_TRUNCATED. (fixed part; the record is align8(FORK_VAR + sum of lens))
 struct __attribute__((packed)) ForkRecord {
   RecordHeader header;  // type = REC_FORK
   uint32_t pid;  // child pid
@@ -198,6 +209,11 @@ struct __attribute__((packed)) ForkRecord {
   uint32_t creds[11];  // credential tuple (creds.ts word order)
   uint16_t credsMask;  // CRED_* bits: which credential fields are given
   uint16_t given;  // GIVEN_* bits: which variable fields are given
+  uint32_t mountId;  // mount id of the executable (mnt_id, as in /proc/<pid>/mountinfo); 0 unknown
+  uint32_t nsPid;  // pid as seen in its own (active) pid namespace; 0 unknown
+  uint32_t pidnsInode;  // inode of that pid namespace (/proc/<pid>/ns/pid); 0 unknown
+  uint32_t reserved;  // zero
+  uint64_t cgroupId;  // cgroup v2 id (kernfs node id = inode of the cgroup directory); 0 unknown
   uint16_t lens[6];  // lengths of path, comm, argv, envp, ctx, interp; their bytes follow at FORK_VAR
 };
 static_assert(offsetof(ForkRecord, header) == 0, "ForkRecord::header");
@@ -208,10 +224,15 @@ static_assert(offsetof(ForkRecord, execTime) == 56, "ForkRecord::execTime");
 static_assert(offsetof(ForkRecord, creds) == 64, "ForkRecord::creds");
 static_assert(offsetof(ForkRecord, credsMask) == 108, "ForkRecord::credsMask");
 static_assert(offsetof(ForkRecord, given) == 110, "ForkRecord::given");
-static_assert(offsetof(ForkRecord, lens) == 112, "ForkRecord::lens");
-static_assert(sizeof(ForkRecord) == 124, "sizeof(ForkRecord)");
+static_assert(offsetof(ForkRecord, mountId) == 112, "ForkRecord::mountId");
+static_assert(offsetof(ForkRecord, nsPid) == 116, "ForkRecord::nsPid");
+static_assert(offsetof(ForkRecord, pidnsInode) == 120, "ForkRecord::pidnsInode");
+static_assert(offsetof(ForkRecord, reserved) == 124, "ForkRecord::reserved");
+static_assert(offsetof(ForkRecord, cgroupId) == 128, "ForkRecord::cgroupId");
+static_assert(offsetof(ForkRecord, lens) == 136, "ForkRecord::lens");
+static_assert(sizeof(ForkRecord) == 148, "sizeof(ForkRecord)");
 
-// EXEC: a process ran a new image; header time is the exec time. flags: FLAG_ARGS_TRUNCATED, FLAG_ENVS_TRUNCATED. (fixed part; the record is align8(EXEC_VAR + sum of lens))
+// EXEC: a process ran a new image; header time is the exec time. flags: FLAG_ARGS_TRUNCATED, FLAG_ENVS_TRUNCATED, FLAG_PATH_TRUNCATED. (fixed part; the record is align8(EXEC_VAR + sum of lens))
 struct __attribute__((packed)) ExecRecord {
   RecordHeader header;  // type = REC_EXEC
   uint32_t pid;  // pid
@@ -221,6 +242,11 @@ struct __attribute__((packed)) ExecRecord {
   uint32_t creds[11];  // credential tuple (creds.ts word order)
   uint16_t credsMask;  // CRED_* bits: which credential fields are given
   uint16_t given;  // GIVEN_* bits: which variable fields are given
+  uint32_t mountId;  // mount id of the executable (mnt_id, as in /proc/<pid>/mountinfo); 0 unknown
+  uint32_t nsPid;  // pid as seen in its own (active) pid namespace; 0 unknown
+  uint32_t pidnsInode;  // inode of that pid namespace (/proc/<pid>/ns/pid); 0 unknown
+  uint32_t reserved;  // zero
+  uint64_t cgroupId;  // cgroup v2 id (kernfs node id = inode of the cgroup directory); 0 unknown
   uint16_t lens[6];  // lengths of path, comm, argv, envp, ctx, interp; their bytes follow at EXEC_VAR
 };
 static_assert(offsetof(ExecRecord, header) == 0, "ExecRecord::header");
@@ -231,8 +257,13 @@ static_assert(offsetof(ExecRecord, prevInode) == 56, "ExecRecord::prevInode");
 static_assert(offsetof(ExecRecord, creds) == 64, "ExecRecord::creds");
 static_assert(offsetof(ExecRecord, credsMask) == 108, "ExecRecord::credsMask");
 static_assert(offsetof(ExecRecord, given) == 110, "ExecRecord::given");
-static_assert(offsetof(ExecRecord, lens) == 112, "ExecRecord::lens");
-static_assert(sizeof(ExecRecord) == 124, "sizeof(ExecRecord)");
+static_assert(offsetof(ExecRecord, mountId) == 112, "ExecRecord::mountId");
+static_assert(offsetof(ExecRecord, nsPid) == 116, "ExecRecord::nsPid");
+static_assert(offsetof(ExecRecord, pidnsInode) == 120, "ExecRecord::pidnsInode");
+static_assert(offsetof(ExecRecord, reserved) == 124, "ExecRecord::reserved");
+static_assert(offsetof(ExecRecord, cgroupId) == 128, "ExecRecord::cgroupId");
+static_assert(offsetof(ExecRecord, lens) == 136, "ExecRecord::lens");
+static_assert(sizeof(ExecRecord) == 148, "sizeof(ExecRecord)");
 
 // EXIT: a process exited. (the whole record)
 struct __attribute__((packed)) ExitRecord {

@@ -28,6 +28,22 @@ export interface ImageState {
   containerId?: string;
   cgroup?: string;
   interpreter?: ByteString;
+  /**
+   * The kernel had to cut the path (a walk deeper than its bounds): the
+   * deepest components are kept, and the path is then not absolute.
+   */
+  pathTruncated?: boolean;
+  // Where the process lives. Given together: the cache takes the four as a
+  // whole when any is non-zero, and inherits or keeps them otherwise
+  // (docs/cache.md, "Namespaces and cgroup"). Absent = 0 = unknown.
+  /** Mount id of the executable (mnt_id of /proc/<pid>/mountinfo). */
+  mountId?: number;
+  /** The pid as seen in the process's own pid namespace. */
+  nsPid?: number;
+  /** Inode of that pid namespace, as /proc/<pid>/ns/pid shows it. */
+  pidnsInode?: number;
+  /** cgroup v2 id: the inode of the cgroup's directory under /sys/fs/cgroup. */
+  cgroupId?: bigint;
 }
 
 export interface ForkEvent extends Base, ImageState {

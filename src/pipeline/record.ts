@@ -59,6 +59,19 @@ export interface RecordTypeSpec {
 
 const SIZE_OF: Readonly<Record<FieldType, number>> = { u16: 2, u32: 4, i32: 4, u64: 8 };
 
+/**
+ * Where a FORK/EXEC process lives, after `given` (FORK and EXEC share them at
+ * the same offsets). The four numbers are "given" together: when any is
+ * non-zero (docs/cache.md, "Namespaces and cgroup").
+ */
+const NAMESPACE_FIELDS: readonly FieldSpec[] = [
+  { name: 'mountId', type: 'u32', doc: 'mount id of the executable (mnt_id, as in /proc/<pid>/mountinfo); 0 unknown' },
+  { name: 'nsPid', type: 'u32', doc: 'pid as seen in its own (active) pid namespace; 0 unknown' },
+  { name: 'pidnsInode', type: 'u32', doc: 'inode of that pid namespace (/proc/<pid>/ns/pid); 0 unknown' },
+  { name: 'reserved', type: 'u32', doc: 'zero' },
+  { name: 'cgroupId', type: 'u64', doc: 'cgroup v2 id (kernfs node id = inode of the cgroup directory); 0 unknown' },
+];
+
 export const RECORD_SPEC = {
   endianness: 'little',
   /** Every record starts at a multiple of this and its size is a multiple of it. */
@@ -123,9 +136,10 @@ export const RECORD_SPEC = {
         { name: 'creds', type: 'u32', count: CRED_WORDS, doc: 'credential tuple (creds.ts word order)' },
         { name: 'credsMask', type: 'u16', doc: 'CRED_* bits: which credential fields are given' },
         { name: 'given', type: 'u16', doc: 'GIVEN_* bits: which variable fields are given' },
+        ...NAMESPACE_FIELDS,
       ],
       vars: ['path', 'comm', 'argv', 'envp', 'ctx', 'interp'],
-      flags: { KERNEL_THREAD: 1, ARGS_TRUNCATED: 2, ENVS_TRUNCATED: 4, SNAPSHOT: 8 },
+      flags: { KERNEL_THREAD: 1, ARGS_TRUNCATED: 2, ENVS_TRUNCATED: 4, SNAPSHOT: 8, PATH_TRUNCATED: 16 },
     },
     {
       name: 'EXEC', code: 2, struct: 'ExecRecord', event: 'exec',
@@ -138,9 +152,10 @@ export const RECORD_SPEC = {
         { name: 'creds', type: 'u32', count: CRED_WORDS, doc: 'credential tuple (creds.ts word order)' },
         { name: 'credsMask', type: 'u16', doc: 'CRED_* bits: which credential fields are given' },
         { name: 'given', type: 'u16', doc: 'GIVEN_* bits: which variable fields are given' },
+        ...NAMESPACE_FIELDS,
       ],
       vars: ['path', 'comm', 'argv', 'envp', 'ctx', 'interp'],
-      flags: { ARGS_TRUNCATED: 2, ENVS_TRUNCATED: 4 },
+      flags: { ARGS_TRUNCATED: 2, ENVS_TRUNCATED: 4, PATH_TRUNCATED: 16 },
     },
     {
       name: 'EXIT', code: 3, struct: 'ExitRecord', event: 'exit',
@@ -397,6 +412,7 @@ export const FLAG_KERNEL_THREAD = 1;
 export const FLAG_ARGS_TRUNCATED = 2;
 export const FLAG_ENVS_TRUNCATED = 4;
 export const FLAG_SNAPSHOT = 8;
+export const FLAG_PATH_TRUNCATED = 16;
 
 export const GIVEN_PATH = 1;
 export const GIVEN_COMM = 2;
@@ -452,9 +468,14 @@ export const FORK_EXEC_TIME = 56;
 export const FORK_CREDS = 64;
 export const FORK_CREDS_MASK = 108;
 export const FORK_GIVEN = 110;
-export const FORK_LENS = 112;
-export const FORK_VAR = 124;
-export const FORK_MIN_SIZE = 128;
+export const FORK_MOUNT_ID = 112;
+export const FORK_NS_PID = 116;
+export const FORK_PIDNS_INODE = 120;
+export const FORK_RESERVED = 124;
+export const FORK_CGROUP_ID = 128;
+export const FORK_LENS = 136;
+export const FORK_VAR = 148;
+export const FORK_MIN_SIZE = 152;
 
 export const EXEC_PID = 40;
 export const EXEC_PPID = 44;
@@ -463,9 +484,14 @@ export const EXEC_PREV_INODE = 56;
 export const EXEC_CREDS = 64;
 export const EXEC_CREDS_MASK = 108;
 export const EXEC_GIVEN = 110;
-export const EXEC_LENS = 112;
-export const EXEC_VAR = 124;
-export const EXEC_MIN_SIZE = 128;
+export const EXEC_MOUNT_ID = 112;
+export const EXEC_NS_PID = 116;
+export const EXEC_PIDNS_INODE = 120;
+export const EXEC_RESERVED = 124;
+export const EXEC_CGROUP_ID = 128;
+export const EXEC_LENS = 136;
+export const EXEC_VAR = 148;
+export const EXEC_MIN_SIZE = 152;
 
 export const EXIT_PID = 40;
 export const EXIT_EXIT_CODE = 44;
@@ -935,8 +961,19 @@ function encodeImage(
   }
   if (ev.argsTruncated === true) flags |= FLAG_ARGS_TRUNCATED;
   if (ev.envsTruncated === true) flags |= FLAG_ENVS_TRUNCATED;
+  if (ev.pathTruncated === true) flags |= FLAG_PATH_TRUNCATED;
   setU64(dv, off + FORK_INODE, checkU64n(ev.inode, what, 'inode'));
   dv.setUint16(off + FORK_CREDS_MASK, putCreds(dv, off + FORK_CREDS, ev.credentials, what), true);
+  const mountId = ev.mountId;
+  const nsPid = ev.nsPid;
+  const pidnsInode = ev.pidnsInode;
+  const cgroupId = ev.cgroupId;
+  dv.setUint32(off + FORK_MOUNT_ID, mountId === undefined ? 0 : checkU32(mountId, what, 'mountId'), true);
+  dv.setUint32(off + FORK_NS_PID, nsPid === undefined ? 0 : checkU32(nsPid, what, 'nsPid'), true);
+  dv.setUint32(off + FORK_PIDNS_INODE, pidnsInode === undefined ? 0 : checkU32(pidnsInode, what, 'pidnsInode'), true);
+  dv.setUint32(off + FORK_RESERVED, 0, true);
+  if (cgroupId === undefined) setU64(dv, off + FORK_CGROUP_ID, 0);
+  else dv.setBigUint64(off + FORK_CGROUP_ID, checkU64(cgroupId, what, 'cgroupId'), true);
 
   const end = out.length;
   const lens = off + FORK_LENS;
@@ -1414,6 +1451,11 @@ function decodeImage(
   if ((flags & FLAG_SNAPSHOT) !== 0) (ev as ForkEvent).snapshot = true;
   ev.argsTruncated = (flags & FLAG_ARGS_TRUNCATED) !== 0;
   ev.envsTruncated = (flags & FLAG_ENVS_TRUNCATED) !== 0;
+  ev.pathTruncated = (flags & FLAG_PATH_TRUNCATED) !== 0;
+  ev.mountId = dv.getUint32(off + FORK_MOUNT_ID, true);
+  ev.nsPid = dv.getUint32(off + FORK_NS_PID, true);
+  ev.pidnsInode = dv.getUint32(off + FORK_PIDNS_INODE, true);
+  ev.cgroupId = dv.getBigUint64(off + FORK_CGROUP_ID, true);
   const mask = dv.getUint16(off + FORK_CREDS_MASK, true);
   if (mask !== 0) ev.credentials = readCreds(dv, off + FORK_CREDS, mask);
   const given = dv.getUint16(off + FORK_GIVEN, true);

@@ -89,6 +89,11 @@ function normalize(ev: DecodedRecord): Record<string, unknown> {
   if (ev.type === 'fork' || ev.type === 'exec') {
     o.argsTruncated = ev.argsTruncated === true;
     o.envsTruncated = ev.envsTruncated === true;
+    o.pathTruncated = ev.pathTruncated === true;
+    o.mountId = ev.mountId ?? 0;
+    o.nsPid = ev.nsPid ?? 0;
+    o.pidnsInode = ev.pidnsInode ?? 0;
+    o.cgroupId = ev.cgroupId ?? 0n;
     if (ev.type === 'fork') o.kernelThread = ev.kernelThread === true;
     const c = withoutMinusOne(ev.credentials);
     o.credentials = Object.keys(c).length ? c : undefined;
@@ -151,6 +156,11 @@ const image = {
   containerId: opt(text(64)),
   cgroup: opt(text(200)),
   interpreter: opt(byteString(4096)),
+  pathTruncated: opt(fc.boolean()),
+  mountId: opt(u32),
+  nsPid: opt(u32),
+  pidnsInode: opt(u32),
+  cgroupId: opt(u64),
 };
 const base = { time, cpu: u32 };
 
@@ -225,7 +235,7 @@ describe('record spec', () => {
   it('FORK and EXEC share the image layout after pid/ppid', () => {
     const [fork, exec] = [RECORD_LAYOUT.types[rec.REC_FORK]!, RECORD_LAYOUT.types[rec.REC_EXEC]!];
     expect(exec.fields.map((f) => f.offset)).toEqual(fork.fields.map((f) => f.offset));
-    for (const name of ['PID', 'PPID', 'INODE', 'CREDS', 'CREDS_MASK', 'GIVEN', 'LENS', 'VAR', 'MIN_SIZE']) {
+    for (const name of ['PID', 'PPID', 'INODE', 'CREDS', 'CREDS_MASK', 'GIVEN', 'MOUNT_ID', 'NS_PID', 'PIDNS_INODE', 'RESERVED', 'CGROUP_ID', 'LENS', 'VAR', 'MIN_SIZE']) {
       const r = rec as unknown as Record<string, number>;
       expect(r[`EXEC_${name}`]).toBe(r[`FORK_${name}`]);
     }
@@ -533,15 +543,15 @@ describe('validateRecord', () => {
     ['size below the header', (b) => set32(b, rec.H_SIZE, 16), /below the 40-byte header/],
     ['size over MAX_RECORD_SIZE', (b) => set32(b, rec.H_SIZE, MAX_RECORD_SIZE + 8), /over MAX_RECORD_SIZE/],
     ['unknown type', (b) => set16(b, rec.H_TYPE, 99), /unknown record type 99/],
-    ['unknown flag', (b) => set16(b, rec.H_FLAGS, 16), /flags 0x10 has unknown bits/],
+    ['unknown flag', (b) => set16(b, rec.H_FLAGS, 32), /flags 0x20 has unknown bits/],
     ['unknown given bit', (b) => set16(b, rec.FORK_GIVEN, 0x200 | 63), /given 0x23f has unknown bits/],
     ['CTX and CTX parts', (b) => set16(b, rec.FORK_GIVEN, 63 | rec.GIVEN_CTX_TTY), /both CTX and CTX parts/],
     ['unknown credsMask bit', (b) => set16(b, rec.FORK_CREDS_MASK, 0x400), /credsMask 0x400 has unknown bits/],
     ['length of a field not given', (b) => set16(b, rec.FORK_GIVEN, 63 & ~rec.GIVEN_PATH), /path has length 7 but is not given/],
     ['length over its bound', (b) => set16(b, rec.FORK_LENS + 2 * rec.VAR_COMM, 16), /comm length 16 is over 15/],
     ['lengths past the size', (b) => set16(b, rec.FORK_LENS + 2 * rec.VAR_INTERP, 4000), /interp length 4000 runs past the record's size/],
-    ['lengths that disagree with the size', (b) => set16(b, rec.FORK_LENS + 2 * rec.VAR_INTERP, 0), /\(end 153\) disagree with size 168/],
-    ['size larger than the data', (b) => set32(b, rec.H_SIZE, b.length), /\(end 168\) disagree with size 176/],
+    ['lengths that disagree with the size', (b) => set16(b, rec.FORK_LENS + 2 * rec.VAR_INTERP, 0), /\(end 177\) disagree with size 192/],
+    ['size larger than the data', (b) => set32(b, rec.H_SIZE, b.length), /\(end 192\) disagree with size 200/],
     ['argv without its final NUL', (b) => { b[rec.FORK_VAR + 7 + 2 + 7] = 0x41; }, /argv does not end with a NUL/],
     ['ctx without two separators', (b) => { b[rec.FORK_VAR + 7 + 2 + 8 + 4 + 5] = 0x41; }, /ctx has 1 NUL separators, not 2/],
   ];
@@ -619,6 +629,7 @@ const cppVectors: DecodedRecord[] = [
   {
     type: 'fork', time: T0 + 123456789n, cpu: 1, pid: 4242, ppid: 1000, pidns: HOST_NS,
     execTime: T0 - 1_000_000_000n, inode: 0x100000005, kernelThread: true, argsTruncated: true, envsTruncated: true,
+    pathTruncated: true, mountId: 29, nsPid: 1, pidnsInode: 4026532301, cgroupId: 0x100000abcn,
     credentials: {
       uid: 1000, gid: 1001, euid: 0, egid: 0, fsuid: 0, fsgid: 0, auid: 4294967295,
       capEffective: 0x000001ffffffffffn, capPermitted: 0x0000000100000001n,
@@ -630,12 +641,14 @@ const cppVectors: DecodedRecord[] = [
   },
   {
     type: 'exec', time: T0 + 200_000_000n, cpu: 0, pid: 4242, ppid: -1, pidns: 0, inode: 1234567, prevInode: 0x100000005,
-    argsTruncated: true, envsTruncated: false, credentials: { uid: 1000, euid: 0, capEffective: 0x3fffffffffn },
+    argsTruncated: true, envsTruncated: false, pathTruncated: false, mountId: 0, nsPid: 0, pidnsInode: 0, cgroupId: 0n,
+    credentials: { uid: 1000, euid: 0, capEffective: 0x3fffffffffn },
     path: '/usr/bin/sudo', comm: 'sudo', argv: [], tty: '', containerId: '', cgroup: '',
   },
   {
     type: 'exec', time: T0 + 250_000_000n, cpu: 1, pid: 4243, ppid: 4242, pidns: HOST_NS, inode: 0, prevInode: 0,
-    argsTruncated: false, envsTruncated: false, tty: 'pts/1', cgroup: '/user.slice',
+    argsTruncated: false, envsTruncated: false, pathTruncated: true, mountId: 0, nsPid: 4243, pidnsInode: HOST_NS, cgroupId: 1n,
+    tty: 'pts/1', cgroup: '/user.slice',
   },
   { type: 'exit', time: T0 + 300_000_000n, cpu: 1, pid: 4242, pidns: HOST_NS, exitCode: 256 },
   {
@@ -703,10 +716,14 @@ function expectedCppFields(ev: RecordEvent, seq: RecordSeq): Record<string, unkn
       if (ctxGiven.every(Boolean)) given |= 16;
       else ctxGiven.forEach((g, i) => { if (g) given |= 64 << i; });
       const { words, mask } = credWords(ev.credentials);
-      let flags = (ev.argsTruncated ? 2 : 0) | (ev.envsTruncated ? 4 : 0);
+      let flags = (ev.argsTruncated ? 2 : 0) | (ev.envsTruncated ? 4 : 0) | (ev.pathTruncated ? 16 : 0);
       if (ev.type === 'fork' && ev.kernelThread) flags |= 1;
-      const size = align8(124 + vars.reduce((n, v) => n + (v?.length ?? 0), 0));
-      const common = { ...head, flags, size, pid: ev.pid, ppid: ev.ppid, inode: String(ev.inode), creds: words, credsMask: mask, given, vars: vars.map((v) => hex(v ?? new Uint8Array(0))) };
+      const size = align8(148 + vars.reduce((n, v) => n + (v?.length ?? 0), 0));
+      const common = {
+        ...head, flags, size, pid: ev.pid, ppid: ev.ppid, inode: String(ev.inode), creds: words, credsMask: mask, given,
+        mountId: ev.mountId ?? 0, nsPid: ev.nsPid ?? 0, pidnsInode: ev.pidnsInode ?? 0, reserved: 0, cgroupId: String(ev.cgroupId ?? 0n),
+        vars: vars.map((v) => hex(v ?? new Uint8Array(0))),
+      };
       return ev.type === 'fork' ? { ...common, execTime: String(ev.execTime) } : { ...common, prevInode: String(ev.prevInode) };
     }
     case 'exit':

@@ -9,8 +9,12 @@ import type { RecordChunk, RecordSource } from '../source.js';
 
 export const REPLAY_MAGIC = 'FORKLINE';
 export const REPLAY_VERSION = 1;
-/** Version of the record layout inside (bumped with incompatible record.ts changes). */
-export const RECORD_FORMAT_VERSION = 1;
+/**
+ * Version of the record layout inside (bumped with incompatible record.ts
+ * changes). 2: FORK and EXEC carry mountId, nsPid, pidnsInode and cgroupId
+ * (their variable fields start at 148, not 124).
+ */
+export const RECORD_FORMAT_VERSION = 2;
 export const REPLAY_HEADER_BYTES = 32;
 const READ_CHUNK = 1 << 20;
 
@@ -34,10 +38,14 @@ export function checkHeader(h: Uint8Array, file: string): number {
   const version = dv.getUint32(8, true);
   const format = dv.getUint32(24, true);
   if (version !== REPLAY_VERSION || format !== RECORD_FORMAT_VERSION) {
+    const why =
+      version === REPLAY_VERSION && format < RECORD_FORMAT_VERSION
+        ? `its records are in the older format ${format} and cannot be read as format ${RECORD_FORMAT_VERSION}: record it again with this version of forkline`
+        : `this forkline reads version ${REPLAY_VERSION} (records ${RECORD_FORMAT_VERSION})`;
     throw new ForklineError(
       'ERR_REPLAY_HEADER',
-      `${file} is a recording of version ${version} (records ${format}); this forkline reads version ${REPLAY_VERSION} (records ${RECORD_FORMAT_VERSION})`,
-      8,
+      `${file} is a recording of version ${version} (records ${format}); ${why}`,
+      version !== REPLAY_VERSION ? 8 : 24,
     );
   }
   return dv.getUint32(12, true);

@@ -50,6 +50,16 @@ std::string creds(const R& r) {
   return s + "]";
 }
 
+// The namespace fields FORK and EXEC share (copied out: members of a packed struct).
+template <class R>
+std::string namespaces(const R& r) {
+  const uint32_t mountId = r.mountId, nsPid = r.nsPid, pidnsInode = r.pidnsInode, reserved = r.reserved;
+  const uint64_t cgroupId = r.cgroupId;
+  return ",\"mountId\":" + std::to_string(mountId) + ",\"nsPid\":" + std::to_string(nsPid) +
+         ",\"pidnsInode\":" + std::to_string(pidnsInode) + ",\"reserved\":" + std::to_string(reserved) +
+         ",\"cgroupId\":" + u64(cgroupId);
+}
+
 // The variable fields of a record whose lens table has `count` entries; returns where the data ends.
 template <class R>
 size_t vars(const R& r, size_t off, uint32_t varOffset, uint32_t count, std::string& json) {
@@ -116,7 +126,7 @@ int main(int argc, char** argv) {
         const auto r = load<ForkRecord>(off);
         j += ",\"pid\":" + std::to_string(r.pid) + ",\"ppid\":" + std::to_string(r.ppid) + ",\"inode\":" + u64(r.inode) +
              ",\"execTime\":" + u64(r.execTime) + ",\"creds\":" + creds(r) +
-             ",\"credsMask\":" + std::to_string(r.credsMask) + ",\"given\":" + std::to_string(r.given);
+             ",\"credsMask\":" + std::to_string(r.credsMask) + ",\"given\":" + std::to_string(r.given) + namespaces(r);
         end = vars(r, off, FORK_VAR, VAR_COUNT, j);
         break;
       }
@@ -124,7 +134,7 @@ int main(int argc, char** argv) {
         const auto r = load<ExecRecord>(off);
         j += ",\"pid\":" + std::to_string(r.pid) + ",\"ppid\":" + std::to_string(r.ppid) + ",\"inode\":" + u64(r.inode) +
              ",\"prevInode\":" + u64(r.prevInode) + ",\"creds\":" + creds(r) +
-             ",\"credsMask\":" + std::to_string(r.credsMask) + ",\"given\":" + std::to_string(r.given);
+             ",\"credsMask\":" + std::to_string(r.credsMask) + ",\"given\":" + std::to_string(r.given) + namespaces(r);
         end = vars(r, off, EXEC_VAR, VAR_COUNT, j);
         break;
       }

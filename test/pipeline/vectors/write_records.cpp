@@ -107,7 +107,8 @@ void putImage(R& r, const std::string* vars[VAR_COUNT]) {
 void vecFork() {
   ForkRecord r;
   std::memset(&r, 0, sizeof r);
-  r.header = header(REC_FORK, FLAG_KERNEL_THREAD | FLAG_ARGS_TRUNCATED | FLAG_ENVS_TRUNCATED, 1, HOST_NS, T0 + 123456789);
+  r.header = header(REC_FORK, FLAG_KERNEL_THREAD | FLAG_ARGS_TRUNCATED | FLAG_ENVS_TRUNCATED | FLAG_PATH_TRUNCATED, 1, HOST_NS,
+                    T0 + 123456789);
   r.pid = 4242;
   r.ppid = 1000;
   r.inode = 0x100000005ull;
@@ -123,6 +124,10 @@ void vecFork() {
   setCap(r, CRED_WORD_CAP_PERMITTED, 0x0000000100000001ull);
   r.credsMask = CRED_MASK_ALL;
   r.given = GIVEN_PATH | GIVEN_COMM | GIVEN_ARGV | GIVEN_ENVP | GIVEN_CTX | GIVEN_INTERP;
+  r.mountId = 29;
+  r.nsPid = 1;
+  r.pidnsInode = 4026532301u;
+  r.cgroupId = 0x100000abcull;
   const std::string path = "/usr/bin/bash";
   const std::string comm = "bash";
   const std::string argv = list({"bash", "-c", "echo h\xc3\xa9llo", "\xff\xfe"});
@@ -164,13 +169,16 @@ void vecExecPartialCreds() {
   putImage(r, vars);
 }
 
-// Partial context: tty and cgroup given, containerId not.
+// Partial context: tty and cgroup given, containerId not; a cut path (none given); some namespace fields unknown.
 void vecExecPartialCtx() {
   ExecRecord r;
   std::memset(&r, 0, sizeof r);
-  r.header = header(REC_EXEC, 0, 1, HOST_NS, T0 + 250000000);
+  r.header = header(REC_EXEC, FLAG_PATH_TRUNCATED, 1, HOST_NS, T0 + 250000000);
   r.pid = 4243;
   r.ppid = 4242;
+  r.nsPid = 4243;
+  r.pidnsInode = HOST_NS;
+  r.cgroupId = 1;
   r.given = GIVEN_CTX_TTY | GIVEN_CTX_CGROUP;
   const std::string context = ctx("pts/1", "", "/user.slice");
   const std::string* vars[VAR_COUNT] = {};
