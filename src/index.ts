@@ -10,11 +10,13 @@ export type {
   ByteString,
   Credentials,
   EntryCredentials,
+  EntryNamespaces,
   EntrySource,
   ExecInput,
   ExitInput,
   ForkInput,
   LineageResult,
+  NamespaceInput,
   ProcessEntry,
   ValuesWithTruncation,
 } from './cache/types.js';

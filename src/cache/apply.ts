@@ -9,6 +9,7 @@
 
 import { C } from './counters.js';
 import { CRED_WORDS } from './creds.js';
+import { deriveNamespaces, NS_MOUNT_ID, NS_NS_PID } from './namespaces.js';
 import { APPLY_DELAY_ITERATIONS, applyDelay } from './test-hooks.js';
 import {
   F_ARGS_TRUNCATED,
@@ -17,6 +18,7 @@ import {
   F_IS_EXEC,
   F_IS_EXEC_EXEC,
   F_PARENT_MISSING,
+  F_PATH_TRUNCATED,
   F_REMOTE_PARENT,
   F_REPARENTED,
   F_USED,
@@ -52,11 +54,15 @@ export interface ForkArgs {
   interpId: number;
   argsTruncated: boolean;
   envsTruncated: boolean;
+  /** The given path was cut by its source (goes with pathId). */
+  pathTruncated: boolean;
   /** Credential words (see creds.ts) and the mask of the fields given. */
   creds: Uint32Array;
   credsMask: number;
   ctxId: number;
   ctxMask: number;
+  /** Interned namespace tuple (namespaces.ts), -1 when not given. */
+  nsId: number;
   source: number;
   kernelThread: boolean;
   /** The parent lives in another shard: link by key, take the image from the args. */
@@ -77,19 +83,22 @@ export interface ExecArgs {
   envpId: number;
   argsTruncated: boolean;
   envsTruncated: boolean;
+  pathTruncated: boolean;
   creds: Uint32Array;
   credsMask: number;
   ctxId: number;
   ctxMask: number;
   interpId: number;
+  /** Interned namespace tuple (namespaces.ts), -1 when not given. */
+  nsId: number;
   source: number;
 }
 
 export function newForkArgs(): ForkArgs {
   return {
     pid: 0, ppid: 0, pidns: 0, time: 0n, inode: 0, execTime: 0n, pathId: -1, commId: -1, argvId: -1,
-    envpId: -1, interpId: -1, argsTruncated: false, envsTruncated: false,
-    creds: new Uint32Array(CRED_WORDS), credsMask: 0, ctxId: -1, ctxMask: 0,
+    envpId: -1, interpId: -1, argsTruncated: false, envsTruncated: false, pathTruncated: false,
+    creds: new Uint32Array(CRED_WORDS), credsMask: 0, ctxId: -1, ctxMask: 0, nsId: -1,
     source: SOURCE_EVENT, kernelThread: false, parentRemote: false,
   };
 }
@@ -97,8 +106,8 @@ export function newForkArgs(): ForkArgs {
 export function newExecArgs(): ExecArgs {
   return {
     pid: 0, ppid: -1, pidns: 0, time: 0n, inode: 0, prevInode: 0, pathId: -1, commId: -1,
-    argvId: -1, envpId: -1, argsTruncated: false, envsTruncated: false,
-    creds: new Uint32Array(CRED_WORDS), credsMask: 0, ctxId: -1, ctxMask: 0, interpId: -1,
+    argvId: -1, envpId: -1, argsTruncated: false, envsTruncated: false, pathTruncated: false,
+    creds: new Uint32Array(CRED_WORDS), credsMask: 0, ctxId: -1, ctxMask: 0, interpId: -1, nsId: -1,
     source: SOURCE_EVENT,
   };
 }
@@ -141,6 +150,14 @@ export function applyFork(t: ProcessTable, a: ForkArgs): number {
   let flags = F_USED | ProcessTable.sourceFlags(a.source);
   let baseCreds = t.creds.unknownId;
   let baseCtx = 0;
+  const pathGiven = a.pathId >= 0;
+  if (a.nsId >= 0) {
+    t.nsId[row] = a.nsId;
+    a.nsId = -1; // consumed
+  } else {
+    // the child lives where its parent does and runs its image, but is not its parent: no nsPid
+    t.nsId[row] = parent >= 0 ? deriveNamespaces(t, t.nsId[parent]!, NS_NS_PID) : 0;
+  }
   if (parent >= 0) {
     strings.incref((t.pathId[row] = t.pathId[parent]!));
     strings.incref((t.commId[row] = t.commId[parent]!));
@@ -149,7 +166,7 @@ export function applyFork(t: ProcessTable, a: ForkArgs): number {
     strings.incref((t.interpId[row] = t.interpId[parent]!));
     t.inode[row] = t.inode[parent]!;
     t.execTime[row] = t.execTime[parent]!;
-    flags |= t.flags[parent]! & (F_ARGS_TRUNCATED | F_ENVS_TRUNCATED);
+    flags |= t.flags[parent]! & (F_ARGS_TRUNCATED | F_ENVS_TRUNCATED | F_PATH_TRUNCATED);
     baseCreds = t.credsId[parent]!;
     baseCtx = t.ctxId[parent]!;
     if (a.inode !== 0 && t.inode[parent] !== 0 && a.inode !== t.inode[parent]) {
@@ -158,6 +175,8 @@ export function applyFork(t: ProcessTable, a: ForkArgs): number {
       t.counters[C.forkInodeMismatch]!++;
       t.inode[row] = a.inode;
       a.pathId = take(t, row, t.pathId, a.pathId);
+      // the truncation flag goes with the path
+      if (pathGiven) flags = (flags & ~F_PATH_TRUNCATED) | (a.pathTruncated ? F_PATH_TRUNCATED : 0);
     }
     t.setAncestor(row, parent);
     t.release(parent); // unpin: the ancestor link now holds it
@@ -168,6 +187,7 @@ export function applyFork(t: ProcessTable, a: ForkArgs): number {
     t.inode[row] = a.inode;
     t.execTime[row] = a.execTime;
     a.pathId = take(t, row, t.pathId, a.pathId);
+    if (pathGiven && a.pathTruncated) flags |= F_PATH_TRUNCATED;
   }
   // given image fields override the inherited ones
   a.commId = take(t, row, t.commId, a.commId);
@@ -291,9 +311,13 @@ export function applyExec(t: ProcessTable, a: ExecArgs): number {
   t.envpId[row] = normalId(a.envpId);
   t.interpId[row] = normalId(a.interpId);
   t.credsId[row] = credsId;
+  // not given: the process is where it was and who it was, but runs another image (no mountId)
+  t.nsId[row] = a.nsId >= 0 ? a.nsId : prev >= 0 ? deriveNamespaces(t, t.nsId[prev]!, NS_MOUNT_ID) : 0;
+  a.nsId = -1; // consumed
   let flags = F_USED | F_IS_EXEC | ProcessTable.sourceFlags(a.source);
   if (a.argsTruncated) flags |= F_ARGS_TRUNCATED;
   if (a.envsTruncated) flags |= F_ENVS_TRUNCATED;
+  if (a.pathTruncated) flags |= F_PATH_TRUNCATED;
   if (prev >= 0) {
     t.ppid[row] = a.ppid >= 0 ? a.ppid : t.ppid[prev]!;
     t.forkTime[row] = t.forkTime[prev]!;
@@ -487,7 +511,8 @@ function releaseForkArgs(t: ProcessTable, a: ForkArgs): void {
   s.decref(a.envpId);
   s.decref(a.ctxId);
   s.decref(a.interpId);
-  a.pathId = a.commId = a.argvId = a.envpId = a.ctxId = a.interpId = -1;
+  s.decref(a.nsId);
+  a.pathId = a.commId = a.argvId = a.envpId = a.ctxId = a.interpId = a.nsId = -1;
 }
 
 function releaseExecArgs(t: ProcessTable, a: ExecArgs): void {
@@ -498,6 +523,8 @@ function releaseExecArgs(t: ProcessTable, a: ExecArgs): void {
   s.decref(a.envpId);
   s.decref(a.ctxId);
   s.decref(a.interpId);
+  s.decref(a.nsId);
+  a.nsId = -1;
 }
 
 /** Interns the kernel's comm for an exec of `pathId`: its basename cut to COMM_MAX bytes. */
@@ -599,9 +626,12 @@ export function applyProcfsEntry(t: ProcessTable, a: ExecArgs): number {
   t.interpId[row] = normalId(a.interpId);
   t.credsId[row] = t.mergeCreds(t.creds.unknownId, a.creds, a.credsMask);
   t.ctxId[row] = mergeCtx(t, 0, a.ctxId, a.ctxMask);
+  t.nsId[row] = normalId(a.nsId);
+  a.nsId = -1; // consumed
   let flags = F_USED | ProcessTable.sourceFlags(a.source);
   if (a.argsTruncated) flags |= F_ARGS_TRUNCATED;
   if (a.envsTruncated) flags |= F_ENVS_TRUNCATED;
+  if (a.pathTruncated) flags |= F_PATH_TRUNCATED;
   if (parent >= 0) {
     // a child running another image than its parent must have exec'd
     if (t.pathId[parent] !== t.pathId[row] || t.inode[parent] !== t.inode[row]) flags |= F_IS_EXEC;

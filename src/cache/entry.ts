@@ -6,15 +6,17 @@
 
 import { splitCtx } from './apply.js';
 import { DecodeCache } from './decode-cache.js';
+import { readNamespaces } from './namespaces.js';
 import {
   F_ARGS_TRUNCATED,
   F_ENVS_TRUNCATED,
   F_IS_EXEC,
   F_IS_EXEC_EXEC,
   F_PARENT_MISSING,
+  F_PATH_TRUNCATED,
   type ProcessTable,
 } from './table.js';
-import type { EntryCredentials, EntrySource, ProcessEntry } from './types.js';
+import type { EntryCredentials, EntryNamespaces, EntrySource, ProcessEntry } from './types.js';
 import type { UserNames } from './users.js';
 
 const SOURCES: readonly EntrySource[] = ['event', 'snapshot', 'procfs'];
@@ -31,6 +33,7 @@ export class EntryDecoder {
   private readonly text: DecodeCache<string>;
   private readonly lists: DecodeCache<readonly string[]>;
   private readonly ctx: DecodeCache<readonly string[]>;
+  private readonly namespaces: DecodeCache<Readonly<EntryNamespaces>>;
   private readonly creds: DecodeCache<Readonly<EntryCredentials>>;
   private usersVersion = -1;
 
@@ -44,6 +47,7 @@ export class EntryDecoder {
     this.text = new DecodeCache(s, (id) => s.decode(id));
     this.lists = new DecodeCache(s, (id) => Object.freeze(s.decodeList(id)));
     this.ctx = new DecodeCache(s, (id) => Object.freeze(splitCtx(table, id).map((b) => utf8.decode(b))));
+    this.namespaces = new DecodeCache(s, (id) => readNamespaces(s, id));
     this.creds = new DecodeCache(table.creds.strings, (id) => {
       const c = table.creds.read(id);
       return Object.freeze({ ...c, user: users.user(c.uid), group: users.group(c.gid) });
@@ -124,6 +128,7 @@ export class EntryDecoder {
       exitTime: t.exitTime[row]!,
       exitCode: t.exitCode[row]!,
       path,
+      pathTruncated: (flags & F_PATH_TRUNCATED) !== 0,
       basename: path.slice(path.lastIndexOf('/') + 1),
       inode: t.inode[row]!,
       comm: this.text.get(t.commId[row]!),
@@ -140,6 +145,7 @@ export class EntryDecoder {
       isParentMissing: parentMissing ?? (flags & F_PARENT_MISSING) !== 0,
       source: SOURCES[t.sourceOf(row)] ?? 'event',
       pidns: t.pidnsOf(row),
+      namespaces: this.namespaces.get(t.nsId[row]!),
       ancestor,
     });
     if (this.withEnvs) envpOf.set(entry, this.lists.get(t.envpId[row]!));

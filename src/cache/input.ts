@@ -5,9 +5,10 @@
 import { CTX_ALL, CTX_CGROUP, CTX_CONTAINER, CTX_TTY, type ExecArgs, type ForkArgs } from './apply.js';
 import { C } from './counters.js';
 import { CRED_FIELDS, credentialsToWords } from './creds.js';
+import { internNamespaces } from './namespaces.js';
 import { MAX_STRING_BYTES } from './strings.js';
 import type { ProcessTable } from './table.js';
-import type { ByteString, Credentials, ExecInput, ForkInput } from './types.js';
+import type { ByteString, Credentials, ExecInput, ForkInput, NamespaceInput } from './types.js';
 
 /** The kernel's largest pid_max. */
 export const MAX_PID = 4194304;
@@ -64,6 +65,25 @@ function checkText(field: string, v: unknown): void {
   if (v.includes('\0')) throw new TypeError(`${field} contains a NUL byte`);
 }
 
+function checkU32(field: string, v: unknown): void {
+  if (v === undefined) return;
+  if (typeof v !== 'number' || !Number.isInteger(v)) throw new TypeError(`${field} must be an integer, got ${describe(v)}`);
+  if (v < 0 || v > UINT32_MAX) throw new RangeError(`${field} must be in 0..${UINT32_MAX}, got ${v}`);
+}
+
+function checkNamespaces(what: string, ev: NamespaceInput & { pathTruncated?: unknown }): void {
+  checkU32(`${what}.pidnsInode`, ev.pidnsInode);
+  checkU32(`${what}.nsPid`, ev.nsPid);
+  checkU32(`${what}.mountId`, ev.mountId);
+  const cg = ev.cgroupId;
+  if (cg !== undefined) {
+    if (typeof cg !== 'bigint') throw new TypeError(`${what}.cgroupId must be a bigint, got ${describe(cg)}`);
+    if (cg < 0n || cg > CAP_MAX) throw new RangeError(`${what}.cgroupId must be in 0..2^64-1, got ${cg}`);
+  }
+  const pt = ev.pathTruncated;
+  if (pt !== undefined && typeof pt !== 'boolean') throw new TypeError(`${what}.pathTruncated must be a boolean, got ${describe(pt)}`);
+}
+
 export function checkCredentials(field: string, c: unknown): void {
   if (c === undefined) return;
   if (typeof c !== 'object' || c === null) throw new TypeError(`${field} must be an object, got ${describe(c)}`);
@@ -109,6 +129,7 @@ export class InputEncoder {
     checkText('fork.tty', ev.tty);
     checkText('fork.containerId', ev.containerId);
     checkText('fork.cgroup', ev.cgroup);
+    checkNamespaces('fork', ev);
 
     out.pid = pid;
     out.ppid = ppid;
@@ -116,10 +137,13 @@ export class InputEncoder {
     out.time = time;
     out.inode = inode;
     out.kernelThread = ev.kernelThread === true;
+    this.pathCut = false;
     out.pathId = ev.path === undefined ? -1 : this.internPath(ev.path);
+    out.pathTruncated = ev.pathTruncated === true || this.pathCut;
     out.commId = ev.comm === undefined ? -1 : this.internBounded(ev.comm, 15);
     out.credsMask = ev.credentials ? credentialsToWords(ev.credentials, out.creds, true) : 0;
     this.context(ev, out);
+    this.namespaces(ev, out);
   }
 
   exec(ev: ExecInput, pidns: number, out: ExecArgs): void {
@@ -138,6 +162,7 @@ export class InputEncoder {
     checkText('exec.tty', ev.tty);
     checkText('exec.containerId', ev.containerId);
     checkText('exec.cgroup', ev.cgroup);
+    checkNamespaces('exec', ev);
 
     out.pid = pid;
     out.ppid = ppid;
@@ -145,7 +170,9 @@ export class InputEncoder {
     out.time = time;
     out.inode = inode;
     out.prevInode = prevInode;
+    this.pathCut = false;
     out.pathId = this.internPath(ev.path);
+    out.pathTruncated = ev.pathTruncated === true || this.pathCut;
     out.commId = ev.comm === undefined ? -1 : this.internBounded(ev.comm, 15);
     const argv = this.internList(ev.argv ?? [], this.limits.maxArgvBytes);
     out.argvId = argv.id;
@@ -163,6 +190,7 @@ export class InputEncoder {
     out.interpId = ev.interpreter === undefined ? -1 : this.internPath(ev.interpreter);
     out.credsMask = ev.credentials ? credentialsToWords(ev.credentials, out.creds, true) : 0;
     this.context(ev, out);
+    this.namespaces(ev, out);
   }
 
   /** Credential words and mask of a validated partial credentials object. */
@@ -187,9 +215,23 @@ export class InputEncoder {
     if (mask !== CTX_ALL && out.ctxId === 0) out.ctxId = this.internBounded('\0\0', 2);
   }
 
+  /** The tuple of the namespace fields (validated), -1 when none is non-zero. */
+  private namespaces(ev: NamespaceInput, out: ForkArgs | ExecArgs): void {
+    const cg = ev.cgroupId ?? 0n;
+    out.nsId = internNamespaces(
+      this.table, ev.pidnsInode ?? 0, ev.nsPid ?? 0, ev.mountId ?? 0, Number(cg & 0xffffffffn), Number(cg >> 32n),
+    );
+  }
+
+  /** internPath cut the last path it interned. */
+  private pathCut = false;
+
   private internPath(v: ByteString): number {
     const len = this.load(v);
-    if (len > PATH_MAX) this.table.counters[C.pathTruncated]!++;
+    if (len > PATH_MAX) {
+      this.table.counters[C.pathTruncated]!++;
+      this.pathCut = true;
+    }
     return this.table.intern(this.scratch, 0, cutUtf8(this.scratch, PATH_MAX, len, typeof v === 'string'));
   }
 

@@ -35,6 +35,8 @@ export const F_CURRENT = 256;
 export const F_REMOTE_PARENT = 512;
 /** The parent link was set by a reparent, not by the fork (so no fork-time inode check applies). */
 export const F_REPARENTED = 1024;
+/** The path was cut (the kernel's walk gave up, or PATH_MAX here): it is not the whole path. */
+export const F_PATH_TRUNCATED = 2048;
 const SOURCE_SHIFT = 12;
 const SOURCE_BITS = 3 << SOURCE_SHIFT;
 
@@ -74,6 +76,8 @@ export const ROW_COLUMNS = (capacity: number, keyedByNamespace: boolean) =>
     { name: 'credsId', type: 'i32', length: capacity },
     { name: 'ctxId', type: 'i32', length: capacity },
     { name: 'interpId', type: 'i32', length: capacity },
+    // the namespace tuple (src/cache/namespaces.ts): one interned string, 0 = all unknown
+    { name: 'nsId', type: 'i32', length: capacity },
   ] as const satisfies readonly ColumnSpec[];
 
 const TABLE_COLUMNS = (capacity: number, keyedByNamespace: boolean) =>
@@ -162,6 +166,7 @@ export class ProcessTable {
   readonly credsId: Int32Array;
   readonly ctxId: Int32Array;
   readonly interpId: Int32Array;
+  readonly nsId: Int32Array;
   readonly counters: Float64Array;
   readonly countersAtMark: Float64Array;
   readonly newestTime: BigInt64Array;
@@ -227,6 +232,7 @@ export class ProcessTable {
     this.credsId = c.credsId;
     this.ctxId = c.ctxId;
     this.interpId = c.interpId;
+    this.nsId = c.nsId;
     this.meta = c.meta;
     this.newestTime = c.newestTime;
     this.counters = c.counters;
@@ -503,7 +509,7 @@ export class ProcessTable {
     this.exitTime[row] = 0n;
     this.exitCode[row] = 0;
     this.pathId[row] = this.commId[row] = this.argvId[row] = this.envpId[row] = 0;
-    this.ctxId[row] = this.interpId[row] = 0;
+    this.ctxId[row] = this.interpId[row] = this.nsId[row] = 0;
     this.credsId[row] = this.creds.unknownId;
     this.endWrite(row);
     return row;
@@ -557,9 +563,10 @@ export class ProcessTable {
     strings.decref(this.envpId[row]!);
     strings.decref(this.ctxId[row]!);
     strings.decref(this.interpId[row]!);
+    strings.decref(this.nsId[row]!);
     this.creds.decref(this.credsId[row]!);
     this.pathId[row] = this.commId[row] = this.argvId[row] = this.envpId[row] = 0;
-    this.ctxId[row] = this.interpId[row] = 0;
+    this.ctxId[row] = this.interpId[row] = this.nsId[row] = 0;
     this.credsId[row] = this.creds.unknownId;
     this.flags[row] = 0;
     this.ancestor[row] = this.meta[M_FREE_HEAD]!; // free-list link

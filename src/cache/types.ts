@@ -25,7 +25,31 @@ export interface EntryCredentials extends Credentials {
   group: string;
 }
 
-export interface ForkInput {
+/**
+ * Where a process lives: its pid namespace (by inode, as /proc/<pid>/ns/pid
+ * shows it), its pid in that namespace, the mount its executable is on, and
+ * its cgroup v2 id (the inode of its directory under /sys/fs/cgroup). 0 (0n)
+ * is unknown.
+ */
+export interface EntryNamespaces {
+  pidnsInode: number;
+  nsPid: number;
+  mountId: number;
+  cgroupId: bigint;
+}
+
+/**
+ * The namespace fields an event may give (docs/cache.md, "Namespaces and
+ * cgroup"): given together when any is non-zero, absent = 0 = unknown.
+ */
+export interface NamespaceInput {
+  pidnsInode?: number;
+  nsPid?: number;
+  mountId?: number;
+  cgroupId?: bigint;
+}
+
+export interface ForkInput extends NamespaceInput {
   pid: number;
   ppid: number;
   time: bigint;
@@ -33,6 +57,8 @@ export interface ForkInput {
   inode?: number;
   /** Used only when the parent is unknown (or its inode does not match). */
   path?: ByteString;
+  /** The source had to cut `path` (it is then not absolute); goes with the path. */
+  pathTruncated?: boolean;
   comm?: ByteString;
   credentials?: Partial<Credentials>;
   tty?: string;
@@ -42,11 +68,13 @@ export interface ForkInput {
   kernelThread?: boolean;
 }
 
-export interface ExecInput {
+export interface ExecInput extends NamespaceInput {
   pid: number;
   ppid?: number;
   time: bigint;
   path: ByteString;
+  /** The source had to cut `path` (it is then not absolute). */
+  pathTruncated?: boolean;
   inode: number;
   /** The kernel's view of the image the process ran before this exec; 0 or absent when unknown. */
   prevInode?: number;
@@ -80,6 +108,8 @@ export interface ProcessEntry {
   readonly exitTime: bigint;
   readonly exitCode: number;
   readonly path: string;
+  /** The path was cut (by the kernel's bounded walk, or by PATH_MAX here): not the whole path. */
+  readonly pathTruncated: boolean;
   readonly basename: string;
   readonly inode: number;
   readonly comm: string;
@@ -98,6 +128,8 @@ export interface ProcessEntry {
   readonly source: EntrySource;
   /** Pid namespace id (EbpflessResolver keys); 0 in ProcessResolver. */
   readonly pidns: number;
+  /** Pid namespace, pid in it, mount of the executable and cgroup id, as the events gave them (0 = unknown). */
+  readonly namespaces: Readonly<EntryNamespaces>;
   /** The entry this one came from (fork parent or previous exec image), or undefined. */
   readonly ancestor: ProcessEntry | undefined;
 }

@@ -61,6 +61,8 @@ export class Cursor {
   credsId = 0;
   ctxId = 0;
   interpId = 0;
+  /** The namespace tuple (src/cache/namespaces.ts readNamespaces); 0 = unknown. */
+  nsId = 0;
   private ancestorRow = -1;
   /** forkTime, execTime, exitTime. */
   readonly times = new BigInt64Array(3);
@@ -194,6 +196,7 @@ export class Cursor {
       this.credsId = t.credsId[row]!;
       this.ctxId = t.ctxId[row]!;
       this.interpId = t.interpId[row]!;
+      this.nsId = t.nsId[row]!;
       this.ancestorRow = t.ancestor[row]!;
       this.times[0] = t.forkTime[row]!;
       this.times[1] = t.execTime[row]!;

@@ -21,6 +21,7 @@ import {
   type ForkArgs,
 } from '../cache/apply.js';
 import { C } from '../cache/counters.js';
+import { internNamespaces } from '../cache/namespaces.js';
 import { CRED_WORDS } from '../cache/creds.js';
 import { shardOf } from '../cache/shards.js';
 import { SOURCE_EVENT, SOURCE_SNAPSHOT, type ProcessTable } from '../cache/table.js';
@@ -42,14 +43,19 @@ import {
   FLAG_ARGS_TRUNCATED,
   FLAG_ENVS_TRUNCATED,
   FLAG_KERNEL_THREAD,
+  FLAG_PATH_TRUNCATED,
   FLAG_SNAPSHOT,
+  FORK_CGROUP_ID,
   FORK_CREDS,
   FORK_CREDS_MASK,
   FORK_EXEC_TIME,
   FORK_GIVEN,
   FORK_INODE,
   FORK_LENS,
+  FORK_MOUNT_ID,
+  FORK_NS_PID,
   FORK_PID,
+  FORK_PIDNS_INODE,
   FORK_PPID,
   FORK_VAR,
   GIVEN_ARGV,
@@ -217,6 +223,7 @@ export class RecordApplier {
     a.source = (flags & FLAG_SNAPSHOT) !== 0 ? SOURCE_SNAPSHOT : SOURCE_EVENT;
     a.argsTruncated = (flags & FLAG_ARGS_TRUNCATED) !== 0;
     a.envsTruncated = (flags & FLAG_ENVS_TRUNCATED) !== 0;
+    a.pathTruncated = (flags & FLAG_PATH_TRUNCATED) !== 0;
     a.parentRemote = this.opts.shards > 1 && shardOf(a.ppid, pidns, this.opts.shards) !== this.opts.shard;
     a.credsMask = this.readCreds(off + FORK_CREDS, dv.getUint16(off + FORK_CREDS_MASK, true), a.creds);
     const given = dv.getUint16(off + FORK_GIVEN, true);
@@ -244,6 +251,7 @@ export class RecordApplier {
     a.prevInode = u64(dv, off + EXEC_PREV_INODE);
     a.argsTruncated = (flags & FLAG_ARGS_TRUNCATED) !== 0;
     a.envsTruncated = (flags & FLAG_ENVS_TRUNCATED) !== 0;
+    a.pathTruncated = (flags & FLAG_PATH_TRUNCATED) !== 0;
     a.credsMask = this.readCreds(off + EXEC_CREDS, dv.getUint16(off + EXEC_CREDS_MASK, true), a.creds);
     const given = dv.getUint16(off + EXEC_GIVEN, true);
     this.readVars(off, given, this.table.lookup(a.pid, pidns), a);
@@ -304,6 +312,11 @@ export class RecordApplier {
     a.ctxId = v[VAR_CTX]!;
     a.interpId = v[VAR_INTERP]!;
     a.ctxMask = ctxMaskOfGiven(given);
+    // the namespace fields (FORK and EXEC share their offsets): -1 when all are 0
+    a.nsId = internNamespaces(
+      t, dv.getUint32(off + FORK_PIDNS_INODE, true), dv.getUint32(off + FORK_NS_PID, true), dv.getUint32(off + FORK_MOUNT_ID, true),
+      dv.getUint32(off + FORK_CGROUP_ID, true), dv.getUint32(off + FORK_CGROUP_ID + 4, true),
+    );
   }
 
   private reparent(pid: number, ppid: number, pidns: number): void {

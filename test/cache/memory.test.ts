@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ProcessResolver } from '../../src/index.js';
+import { bytesPerRow, ProcessResolver } from '../../src/index.js';
 
 /** Occupancy figures that must come back to their starting values. */
 function occupancy(r: ProcessResolver) {
@@ -12,6 +12,13 @@ function occupancy(r: ProcessResolver) {
     credentialSets: r.table.creds.strings.count,
   };
 }
+
+describe('row size', () => {
+  it('a cached process row costs at most 96 bytes (DESIGN.md), its share of the pid index included', () => {
+    for (const capacity of [4096, 65536, 1 << 20]) expect(bytesPerRow(capacity)).toBeLessThanOrEqual(96);
+    expect(new ProcessResolver({ capacity: 4096 }).stats().bytesPerRow).toBeLessThanOrEqual(96);
+  });
+});
 
 describe('memory return', () => {
   it('after 1M short-lived processes have come and gone, the tables are back to their starting occupancy', () => {

@@ -14,7 +14,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ProcessResolver } from '../../src/index.js';
-import type { Credentials, ExecInput, ExitInput, ForkInput, ProcessEntry } from '../../src/cache/types.js';
+import type { Credentials, EntryNamespaces, ExecInput, ExitInput, ForkInput, NamespaceInput, ProcessEntry } from '../../src/cache/types.js';
 import { ReferenceResolver, UNSET_ID, type Node } from '../model/reference-resolver.js';
 
 const MAX_PID = 40;
@@ -81,6 +81,17 @@ const optionOf = <T>(values: readonly T[]) => fc.option(fc.constantFrom(...value
 const credsMode = fc.constantFrom('none', 'full', 'partial', 'setuid');
 const keyMask = fc.nat({ max: (1 << CRED_KEYS.length) - 1 });
 const ugid = fc.constantFrom(-1, 0, 1000, 1001);
+/** Namespace fields an event may give: some absent, some 0, so that "given" (any non-zero) and partial tuples both occur. */
+const namespaces: fc.Arbitrary<NamespaceInput | undefined> = fc.option(
+  fc.record({
+    pidnsInode: optionOf([0, 4026531836, 4026532501]),
+    nsPid: optionOf([0, 1, 7]),
+    mountId: optionOf([0, 22, 29]),
+    cgroupId: optionOf([0n, 1n, 0x1_0000_0005n]),
+  }),
+  { nil: undefined, freq: 2 },
+);
+const pathTruncated = optionOf([false, true]);
 
 const forkIntent = fc.record({
   kind: fc.constant('fork' as const),
@@ -100,6 +111,8 @@ const forkIntent = fc.record({
   containerId: optionOf(CONTAINERS),
   cgroup: optionOf(CGROUPS),
   kernelThread: fc.oneof({ arbitrary: fc.constant(false), weight: 19 }, { arbitrary: fc.constant(true), weight: 1 }),
+  namespaces,
+  pathTruncated,
 });
 
 const execIntent = fc.record({
@@ -124,6 +137,8 @@ const execIntent = fc.record({
   containerId: optionOf(CONTAINERS),
   cgroup: optionOf(CGROUPS),
   interpreter: optionOf(['/bin/sh', '/usr/bin/env']),
+  namespaces,
+  pathTruncated,
 });
 
 const exitIntent = fc.record({
@@ -215,6 +230,14 @@ function eventCreds(
   return { given: { uid, euid: uid, fsuid: uid }, after: { ...truth, uid, euid: uid, fsuid: uid } };
 }
 
+/** Copies the namespace fields and the path-truncated flag an intent drew into `ev` (absent ones stay absent). */
+function withNamespaces(ev: ForkInput | ExecInput, ns: NamespaceInput | undefined, cut: boolean | undefined): void {
+  if (ns !== undefined) {
+    for (const [k, v] of Object.entries(ns)) if (v !== undefined) (ev as unknown as Record<string, unknown>)[k] = v;
+  }
+  if (cut !== undefined) ev.pathTruncated = cut;
+}
+
 /** Turns intents into the event stream, following the ground truth. */
 function buildStream(intents: readonly Intent[]): Op[] {
   const truth = new Map<number, TruthProc>();
@@ -265,6 +288,7 @@ function buildStream(intents: readonly Intent[]): Op[] {
         if (it.cgroup !== undefined) ev.cgroup = it.cgroup;
         if (it.kernelThread) ev.kernelThread = true;
         else truth.set(pid, child);
+        withNamespaces(ev, it.namespaces, it.pathTruncated);
         ops.push({ op: 'fork', ev, ...lostFlag(it.lost) });
         break;
       }
@@ -288,6 +312,7 @@ function buildStream(intents: readonly Intent[]): Op[] {
         if (it.containerId !== undefined) ev.containerId = it.containerId;
         if (it.cgroup !== undefined) ev.cgroup = it.cgroup;
         if (it.interpreter !== undefined) ev.interpreter = it.interpreter;
+        withNamespaces(ev, it.namespaces, it.pathTruncated);
         if (pid !== 0) truth.set(pid, { ...proc, path, inode, argv, envp, creds: c.after });
         ops.push({ op: 'exec', ev, ...lostFlag(it.lost) });
         break;
@@ -360,6 +385,7 @@ interface EntryLike {
   exitTime: bigint;
   exitCode: number;
   path: string;
+  pathTruncated: boolean;
   basename: string;
   inode: number;
   comm: string;
@@ -376,6 +402,7 @@ interface EntryLike {
   isParentMissing: boolean;
   source: string;
   pidns: number;
+  namespaces: EntryNamespaces;
   ancestor: EntryLike | undefined;
 }
 
@@ -432,6 +459,7 @@ function plainEntry(e: EntryLike, depth: number, envpOf: EnvpOf) {
     exitTime: e.exitTime,
     exitCode: e.exitCode,
     path: e.path,
+    pathTruncated: e.pathTruncated,
     basename: e.basename,
     inode: e.inode,
     comm: e.comm,
@@ -451,6 +479,7 @@ function plainEntry(e: EntryLike, depth: number, envpOf: EnvpOf) {
     isParentMissing: e.isParentMissing,
     source: e.source,
     pidns: e.pidns,
+    namespaces: { ...e.namespaces },
   };
 }
 

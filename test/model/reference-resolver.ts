@@ -8,13 +8,14 @@
 // Readings of docs/cache.md that the contract leaves open are marked
 // "AMBIGUITY:" below.
 
-import type { ByteString, Credentials, ExecInput, ExitInput, ForkInput } from '../../src/cache/types.js';
+import type { ByteString, Credentials, EntryNamespaces, ExecInput, ExitInput, ForkInput, NamespaceInput } from '../../src/cache/types.js';
 
 export const UNSET_ID = 4294967295;
 export const DEFAULT_EXITED_RETENTION = 5_000_000_000n;
 export const DEFAULT_MAX_ARGV_BYTES = 4096;
 export const DEFAULT_MAX_ENVP_BYTES = 8192;
 const COMM_MAX_BYTES = 15;
+const PATH_MAX_BYTES = 4096;
 
 export interface ReferenceOptions {
   exitedRetention?: bigint;
@@ -32,6 +33,7 @@ export interface Node {
   exitTime: bigint;
   exitCode: number;
   path: string;
+  pathTruncated: boolean;
   basename: string;
   inode: number;
   comm: string;
@@ -49,6 +51,7 @@ export interface Node {
   isParentMissing: boolean;
   source: 'event';
   pidns: number;
+  namespaces: EntryNamespaces;
   ancestor: Node | undefined;
 }
 
@@ -156,6 +159,21 @@ function mergeCredentials(base: Credentials, given: Partial<Credentials> | undef
   return out;
 }
 
+/** The namespace fields of an event, when it gives them: any of the four non-zero (docs/cache.md). */
+function givenNamespaces(ev: NamespaceInput): EntryNamespaces | undefined {
+  const ns = { pidnsInode: ev.pidnsInode ?? 0, nsPid: ev.nsPid ?? 0, mountId: ev.mountId ?? 0, cgroupId: ev.cgroupId ?? 0n };
+  return ns.pidnsInode !== 0 || ns.nsPid !== 0 || ns.mountId !== 0 || ns.cgroupId !== 0n ? ns : undefined;
+}
+
+function noNamespaces(): EntryNamespaces {
+  return { pidnsInode: 0, nsPid: 0, mountId: 0, cgroupId: 0n };
+}
+
+/** Whether the path an event gives is cut: the event says so, or it is over PATH_MAX (the cache cuts it). */
+function pathCut(path: string, flag: boolean | undefined): boolean {
+  return flag === true || byteLength(path) > PATH_MAX_BYTES;
+}
+
 function sameCredentials(a: Credentials, b: Credentials): boolean {
   return CRED_KEYS.every((k) => a[k] === b[k]);
 }
@@ -250,6 +268,7 @@ export class ReferenceResolver {
         // contract lists only comm/credentials/tty/containerId/cgroup as
         // event overrides; the inode rule applies only to two non-zero inodes.
         path: parent.path,
+        pathTruncated: parent.pathTruncated,
         basename: parent.basename,
         inode: parent.inode,
         comm: eventComm ?? parent.comm,
@@ -267,6 +286,8 @@ export class ReferenceResolver {
         isParentMissing: false,
         source: 'event',
         pidns: 0,
+        // not given: where the parent lives, running its image, but not its pid
+        namespaces: givenNamespaces(ev) ?? { ...parent.namespaces, nsPid: 0 },
         ancestor: parent,
       };
       if (eventInode !== 0 && parent.inode !== 0 && eventInode !== parent.inode) {
@@ -277,6 +298,7 @@ export class ReferenceResolver {
         node.inode = eventInode;
         if (eventPath !== undefined) {
           node.path = eventPath;
+          node.pathTruncated = pathCut(eventPath, ev.pathTruncated);
           node.basename = basenameOf(eventPath);
         }
         this.stats.forkInodeMismatch++;
@@ -291,6 +313,7 @@ export class ReferenceResolver {
         exitTime: 0n,
         exitCode: 0,
         path,
+        pathTruncated: eventPath !== undefined && pathCut(eventPath, ev.pathTruncated),
         basename: basenameOf(path),
         inode: eventInode,
         // AMBIGUITY: parent unknown and no comm in the event: '' (the contract
@@ -312,6 +335,7 @@ export class ReferenceResolver {
         isParentMissing: ev.ppid !== 0,
         source: 'event',
         pidns: 0,
+        namespaces: givenNamespaces(ev) ?? noNamespaces(),
         ancestor: undefined,
       };
     }
@@ -373,6 +397,7 @@ export class ReferenceResolver {
       exitTime: 0n,
       exitCode: 0,
       path,
+      pathTruncated: pathCut(path, ev.pathTruncated),
       basename: basenameOf(path),
       inode: ev.inode,
       comm: ev.comm !== undefined ? bytesToString(ev.comm) : commFromPath(path),
@@ -393,6 +418,8 @@ export class ReferenceResolver {
       isParentMissing: prev === undefined,
       source: 'event',
       pidns: 0,
+      // not given: the same process in the same place, running another image (mount unknown)
+      namespaces: givenNamespaces(ev) ?? (prev ? { ...prev.namespaces, mountId: 0 } : noNamespaces()),
       ancestor: prev,
     };
     if (prev !== undefined) {
