@@ -251,5 +251,9 @@ export function snapshotFork(p: ProcfsProcess): ForkEvent {
     tty: p.tty,
     containerId: p.containerId,
     cgroup: p.cgroup,
+    // where it lives, as /proc shows it (0 = unknown); the mount of its executable is not read
+    pidnsInode: p.pidns,
+    nsPid: p.pidns === 0 ? 0 : p.nspid,
+    cgroupId: p.cgroupId,
   };
 }

@@ -6,8 +6,9 @@
 // cannot be read gives that field its "unknown" value (documented on
 // ProcfsProcess). Only unexpected errors (EMFILE, EIO, ...) are thrown.
 
-import { readFileSync, readlinkSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { readdir, readFile, readlink, stat as statFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Credentials, ExecInput } from '../../cache/types.js';
 
 /** Clock ticks per second of the times in /proc/<pid>/stat (sysconf(_SC_CLK_TCK)): 100 on every Linux ABI. */
@@ -51,6 +52,14 @@ export interface ProcfsProcess {
   tty: string;
   /** cgroup v2 path ("0::<path>"), else the first line's path; '' when unreadable. */
   cgroup: string;
+  /**
+   * cgroup v2 id: the inode of the cgroup's directory under the cgroup2
+   * mount (/sys/fs/cgroup, or /sys/fs/cgroup/unified on a hybrid layout):
+   * the kernfs node id, what bpf_get_current_cgroup_id() gives; 0n when
+   * unknown (no "0::" line, no cgroup v2 mount there, a path outside our
+   * cgroup namespace, or gone).
+   */
+  cgroupId: bigint;
   /** 64-hex container id found in the cgroup path; '' when none. */
   containerId: string;
   /** PF_KTHREAD, or kthreadd (pid 2), or a child of kthreadd. */
@@ -76,12 +85,22 @@ export function procfsExecInput(p: ProcfsProcess, time = p.startTime, pid = p.pi
     tty: p.tty,
     containerId: p.containerId,
     cgroup: p.cgroup,
+    pidnsInode: p.pidns,
+    nsPid: p.pidns === 0 ? 0 : p.nspid, // a pid in an unknown namespace says nothing
+    cgroupId: p.cgroupId,
   };
 }
 
 export interface ProcfsReadOptions {
   /** Also read /proc/<pid>/environ. */
   envs?: boolean;
+  /** Where cgroups are mounted (default: cgroupRootOf(procRoot)); cgroup v2 is there or in its `unified` directory. */
+  cgroupRoot?: string;
+}
+
+/** The cgroup2 mount of the host whose /proc is `procRoot`: /sys/fs/cgroup for /proc, else <procRoot>/../sys/fs/cgroup. */
+export function cgroupRootOf(procRoot: string): string {
+  return procRoot === '/proc' ? '/sys/fs/cgroup' : join(procRoot, '..', 'sys', 'fs', 'cgroup');
 }
 
 export interface ProcfsScan {
@@ -212,6 +231,12 @@ export function containerIdFromCgroup(path: string): string {
   return id;
 }
 
+/** The path of the "0::" (cgroup v2) line of /proc/<pid>/cgroup; undefined when there is none. */
+export function cgroupV2Path(text: string): string | undefined {
+  for (const line of text.split('\n')) if (line.startsWith('0::')) return line.slice(3);
+  return undefined;
+}
+
 /** Inode of a namespace link ("pid:[4026531836]" -> 4026531836); 0 when it does not parse. */
 export function parseNsLink(link: string): number {
   const m = /\[(\d+)\]$/.exec(link);
@@ -320,6 +345,8 @@ interface RawFiles {
   environ: Buffer | undefined;
   loginuid: string | undefined;
   cgroup: string | undefined;
+  /** Inode of the cgroup v2 directory; undefined when unknown. */
+  cgroupIno: bigint | undefined;
 }
 
 function isKernelThread(pid: number, stat: StatFields): boolean {
@@ -346,6 +373,7 @@ function assemble(pid: number, stat: StatFields, raw: RawFiles, envs: boolean): 
     credentials: { ...status.credentials, auid: Number.isInteger(auid) ? auid : UNSET_ID },
     tty: parseTtyNr(stat.ttyNr),
     cgroup,
+    cgroupId: raw.cgroupIno ?? 0n,
     containerId: containerIdFromCgroup(cgroup),
     kernelThread: isKernelThread(pid, stat),
   };
@@ -408,6 +436,50 @@ function inodeSync(path: string): number | undefined {
 }
 
 /**
+ * Where the cgroup v2 hierarchy is mounted under `root`: `root` itself (the
+ * unified layout), or `root`/unified (systemd's hybrid layout, cgroup v1
+ * controllers beside it); the one whose top has cgroup.controllers.
+ * Undefined when neither (cgroup v1 only). Remembered per root.
+ */
+const cgroup2Mounts = new Map<string, string | undefined>();
+export function cgroup2MountOf(root: string): string | undefined {
+  if (cgroup2Mounts.has(root)) return cgroup2Mounts.get(root);
+  const found = [root, join(root, 'unified')].find((dir) => existsSync(join(dir, 'cgroup.controllers')));
+  if (cgroup2Mounts.size > 64) cgroup2Mounts.clear();
+  cgroup2Mounts.set(root, found);
+  return found;
+}
+
+/** The directory of a cgroup v2 path under `root`, or undefined when it cannot be one of ours. */
+function cgroupDir(root: string, cgroupFile: string | undefined): string | undefined {
+  const path = cgroupFile === undefined ? undefined : cgroupV2Path(cgroupFile);
+  // "/.." leads out of our cgroup namespace: not a directory of our mount
+  if (path === undefined || !path.startsWith('/') || path.includes('/..')) return undefined;
+  const mount = cgroup2MountOf(root);
+  return mount === undefined ? undefined : mount + (path === '/' ? '' : path);
+}
+
+function cgroupInoSync(root: string, cgroupFile: string | undefined): bigint | undefined {
+  const dir = cgroupDir(root, cgroupFile);
+  if (dir === undefined) return undefined;
+  try {
+    return statSync(dir, { bigint: true }).ino;
+  } catch (err) {
+    return unknownOn(err);
+  }
+}
+
+/** The async twin, with a cache per scan: most processes share a few cgroups. */
+async function cgroupInoAsync(root: string, cgroupFile: string | undefined, seen: Map<string, bigint | undefined>): Promise<bigint | undefined> {
+  const dir = cgroupDir(root, cgroupFile);
+  if (dir === undefined) return undefined;
+  if (seen.has(dir)) return seen.get(dir);
+  const ino = await statFile(dir, { bigint: true }).then((st) => st.ino, unknownOn);
+  seen.set(dir, ino);
+  return ino;
+}
+
+/**
  * Reads one process synchronously. Returns undefined when the process
  * vanished (its stat file is gone or empty); never throws for a vanished
  * process. Fields that cannot be read take their unknown value.
@@ -417,6 +489,7 @@ export function readProcess(procRoot: string, pid: number, opts: ProcfsReadOptio
   const stat = readStatSync(dir);
   if (stat === undefined) return undefined;
   const envs = opts.envs === true;
+  const cgroup = textSync(`${dir}/cgroup`);
   const raw: RawFiles = {
     status: textSync(`${dir}/status`),
     pidNs: linkTextSync(`${dir}/ns/pid`),
@@ -426,7 +499,8 @@ export function readProcess(procRoot: string, pid: number, opts: ProcfsReadOptio
     cmdline: bytesSync(`${dir}/cmdline`),
     environ: envs ? bytesSync(`${dir}/environ`) : undefined,
     loginuid: textSync(`${dir}/loginuid`),
-    cgroup: textSync(`${dir}/cgroup`),
+    cgroup,
+    cgroupIno: cgroupInoSync(opts.cgroupRoot ?? cgroupRootOf(procRoot), cgroup),
   };
   return assemble(pid, stat, raw, envs);
 }
@@ -439,6 +513,8 @@ async function readProcessAsync(
   pid: number,
   envs: boolean,
   skipKernel: boolean,
+  cgroupRoot: string,
+  cgroupInos: Map<string, bigint | undefined>,
 ): Promise<ProcfsProcess | undefined | typeof KERNEL_THREAD> {
   const dir = `${procRoot}/${pid}`;
   let text: string;
@@ -452,6 +528,7 @@ async function readProcessAsync(
   if (stat === undefined) return undefined;
   if (skipKernel && isKernelThread(pid, stat)) return KERNEL_THREAD;
   // One file at a time per process: the scan's parallelism is across processes.
+  const cgroup = await readFile(`${dir}/cgroup`, 'utf8').catch(unknownOn);
   const raw: RawFiles = {
     status: await readFile(`${dir}/status`, 'utf8').catch(unknownOn),
     pidNs: await readlink(`${dir}/ns/pid`, 'utf8').catch(unknownOn),
@@ -461,7 +538,8 @@ async function readProcessAsync(
     cmdline: await readFile(`${dir}/cmdline`).catch(unknownOn),
     environ: envs ? await readFile(`${dir}/environ`).catch(unknownOn) : undefined,
     loginuid: await readFile(`${dir}/loginuid`, 'utf8').catch(unknownOn),
-    cgroup: await readFile(`${dir}/cgroup`, 'utf8').catch(unknownOn),
+    cgroup,
+    cgroupIno: await cgroupInoAsync(cgroupRoot, cgroup, cgroupInos),
   };
   return assemble(pid, stat, raw, envs);
 }
@@ -483,6 +561,8 @@ export async function listPids(procRoot: string): Promise<number[]> {
 export async function scanProcfs(procRoot: string, opts: ProcfsReadOptions = {}): Promise<ProcfsScan> {
   const pids = await listPids(procRoot);
   const envs = opts.envs === true;
+  const cgroupRoot = opts.cgroupRoot ?? cgroupRootOf(procRoot);
+  const cgroupInos = new Map<string, bigint | undefined>();
   const found: ProcfsProcess[] = [];
   let vanished = 0;
   let kernelThreads = 0;
@@ -490,7 +570,7 @@ export async function scanProcfs(procRoot: string, opts: ProcfsReadOptions = {})
   const worker = async (): Promise<void> => {
     while (next < pids.length) {
       const pid = pids[next++]!;
-      const r = await readProcessAsync(procRoot, pid, envs, true);
+      const r = await readProcessAsync(procRoot, pid, envs, true, cgroupRoot, cgroupInos);
       if (r === undefined) vanished++;
       else if (r === KERNEL_THREAD) kernelThreads++;
       else found.push(r);
