@@ -7,6 +7,10 @@
 
 #include <napi.h>
 
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
 #include <memory>
 #include <string>
 
@@ -236,9 +240,34 @@ class Capture : public Napi::ObjectWrap<Capture> {
 
 Napi::Value BootTimeNs(const Napi::CallbackInfo& info) { return Napi::BigInt::New(info.Env(), boottime_ns()); }
 
+// peerCredentials(fd): the pid, uid and gid of the process at the other end
+// of a connected UNIX socket, as the kernel recorded them at connect()
+// (SO_PEERCRED). The query server (src/ops/query-peer.ts) calls it on the
+// fd of each accepted connection; any failure throws, and the server then
+// refuses the connection (fail closed).
+Napi::Value PeerCredentials(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "peerCredentials(fd): a file descriptor expected");
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  if (fd < 0) throw coded_error(env, "ERR_PEER_CREDENTIALS", "peerCredentials: invalid file descriptor " + std::to_string(fd));
+  struct ucred cred;
+  socklen_t len = sizeof(cred);
+  std::memset(&cred, 0, sizeof(cred));
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || len != sizeof(cred)) {
+    int err = errno;
+    throw coded_error(env, "ERR_PEER_CREDENTIALS", std::string("getsockopt(SO_PEERCRED) failed: ") + std::strerror(err));
+  }
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("pid", Napi::Number::New(env, cred.pid));
+  o.Set("uid", Napi::Number::New(env, cred.uid));
+  o.Set("gid", Napi::Number::New(env, cred.gid));
+  return o;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Capture", Capture::Init(env));
   exports.Set("bootTimeNs", Napi::Function::New(env, BootTimeNs));
+  exports.Set("peerCredentials", Napi::Function::New(env, PeerCredentials));
   return exports;
 }
 

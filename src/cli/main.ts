@@ -2,6 +2,8 @@
 
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ProcessResolver } from '../cache/resolver.js';
+import { ConfigError, loadConfig } from '../ops/config.js';
+import { dump, resolve, status, tree } from './query-commands.js';
 import { run, SOURCES } from './run.js';
 import { replay, synth } from './stream-commands.js';
 
@@ -30,18 +32,49 @@ async function snapshot(opts: { dot?: boolean; raw?: boolean; procRoot: string }
   return 0;
 }
 
+function pidArg(v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < 1 || n > 4194304) throw new InvalidArgumentError('a pid is an integer in 1..4194304');
+  return n;
+}
+
+/** `forkline run`'s flags as config keys (undefined: not given, the environment or file decides). */
+function runFlags(o: Record<string, unknown>): Record<string, unknown> {
+  return {
+    source: o.source,
+    replay: o.replay,
+    duration: o.duration,
+    interval: o.interval,
+    shards: o.shards,
+    capacity: o.capacity,
+    ringBytesPerCpu: o.ringBytesPerCpu,
+    envs: o.envs,
+    procRoot: o.procRoot,
+    record: o.record,
+    summaryJson: o.summaryJson,
+    'socket.path': typeof o.socket === 'string' ? o.socket : undefined,
+    'socket.group': o.socketGroup,
+    'socket.enabled': o.socket === false ? false : undefined,
+  };
+}
+
 export async function main(argv: string[]): Promise<number> {
   let code = 0;
+  // `forkline tree | head`: a reader that went away is not an error
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    process.exit(code);
+  });
   const program = new Command()
     .name('forkline')
     .description('Process lineage for Linux: every process, its binary, arguments, credentials, container and ancestors.')
     .exitOverride();
   program
     .command('run')
-    .description('watch the host live with the best source available and keep the process cache')
+    .description('watch the host live with the best source available, keep the process cache and serve it on the query socket')
     .addOption(new Option('--source <name>', 'force a source').choices([...SOURCES]))
     .option('--duration <seconds>', 'stop after this many seconds', positive('--duration'))
-    .option('--interval <ms>', 'poll interval of the procfs source', positive('--interval'), 1000)
+    .option('--interval <ms>', 'poll interval of the procfs source (default 1000)', positive('--interval', true))
     .option('--summary-json <file>', 'write the final summary as JSON to a file')
     .option('--record <file>', 'record the stream it applies (replay it with forkline replay)')
     .option('--json', 'print the final summary as JSON')
@@ -49,9 +82,77 @@ export async function main(argv: string[]): Promise<number> {
     .option('--capacity <rows>', 'rows per shard', positive('--capacity', true))
     .option('--ring-bytes-per-cpu <n>', 'bytes of each per-CPU BPF ring buffer (a power of two)', positive('--ring-bytes-per-cpu', true))
     .option('--envs', 'capture environment variables')
-    .option('--proc-root <dir>', 'where /proc is', '/proc')
+    .option('--proc-root <dir>', 'where /proc is (default /proc)')
+    .option('--config <file>', 'configuration file (default /etc/forkline/config.json when it exists)')
+    .option('--socket <path>', 'query socket (default /run/forkline/forkline.sock)')
+    .option('--no-socket', 'do not serve the query socket')
+    .option('--socket-group <group>', 'group allowed to query the agent (socket mode 0660)')
+    .option('--print-config', 'print the effective configuration (flags > environment > file > defaults) and exit')
+    .addOption(new Option('--replay <file>', 'for tests: apply a recording instead of watching the host, then serve queries').hideHelp())
     .action(async (o) => {
-      code = await run(o);
+      let config;
+      try {
+        config = loadConfig({ file: o.config, flags: runFlags(o) });
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        process.stderr.write(`forkline run: ${err.message}\n`);
+        code = 2;
+        return;
+      }
+      if (o.printConfig) {
+        process.stdout.write(JSON.stringify(config, null, 2) + '\n');
+        return;
+      }
+      code = await run(config, { json: o.json === true });
+    });
+  const socketOption = ['--socket <path>', 'the agent\'s query socket (default: socket.path of the configuration)'] as const;
+  const configOption = ['--config <file>', 'configuration file, for socket.path (default /etc/forkline/config.json)'] as const;
+  program
+    .command('tree')
+    .description('print the process tree of the running agent (exited ancestors marked)')
+    .argument('[pid]', 'only the subtree under this pid', pidArg)
+    .option(...socketOption)
+    .option(...configOption)
+    .option('--json', 'print the answer as JSON')
+    .action(async (pid: number | undefined, o) => {
+      code = await tree(pid, o);
+    });
+  program
+    .command('resolve')
+    .description('print a process and its ancestors, one line each: pid, path, argv, uid, container')
+    .argument('<pid>', 'the process', pidArg)
+    .option(...socketOption)
+    .option(...configOption)
+    .option('--raw', 'arguments unscrubbed (root only)')
+    .option('--json', 'print the answer as JSON')
+    .action(async (pid: number, o) => {
+      code = await resolve(pid, o);
+    });
+  program
+    .command('dump')
+    .description('print the running agent\'s whole cache as JSON or Graphviz')
+    .option('--json', 'JSON (the default)')
+    .option('--dot', 'Graphviz DOT')
+    .option('--out <file>', 'write to this file (mode 0600) instead of stdout')
+    .option('--raw', 'arguments unscrubbed (JSON, root only)')
+    .option(...socketOption)
+    .option(...configOption)
+    .action(async (o) => {
+      if (o.json && o.dot) {
+        process.stderr.write('forkline dump: --json or --dot, not both\n');
+        code = 2;
+        return;
+      }
+      code = await dump({ ...o, json: false });
+    });
+  program
+    .command('status')
+    .description('say whether the agent runs and how it does (exit 1: not running, 2: dropping events)')
+    .option(...socketOption)
+    .option(...configOption)
+    .option('--json', 'print the stats as JSON')
+    .action(async (o) => {
+      code = await status(o);
     });
   program
     .command('snapshot')

@@ -3,29 +3,25 @@
 import { writeFile } from 'node:fs/promises';
 import { CacheCore } from '../cache/core.js';
 import { bytesPerRow } from '../cache/table.js';
+import { ProcessView } from '../cache/view.js';
+import { socketMode, type ForklineConfig } from '../ops/config.js';
+import type { AgentStats } from '../ops/query-protocol.js';
+import { QueryServerError, startQueryServer, type QueryAgent, type QueryServer } from '../ops/query-server.js';
+import { StatsSampler } from '../ops/query-stats.js';
 import { createPipeline, type Pipeline } from '../pipeline/pipeline.js';
 import { REC_CREDS, REC_EXEC, REC_EXIT, REC_FORK, REC_RENAME } from '../pipeline/record.js';
 import { CaptureSource, type CaptureKind } from '../pipeline/sources/capture.js';
 import { ProcfsPoller } from '../pipeline/sources/procfs-poll.js';
-import { ReplayWriter } from '../pipeline/sources/replay.js';
+import { ReplaySource, ReplayWriter } from '../pipeline/sources/replay.js';
 import { formatSummary, noDrops, noEvents, type RunSummary } from '../pipeline/summary.js';
 
 /** Live sources, best first; `procfs` polling is only used when asked for. */
 export const SOURCES = ['bpf', 'netlink', 'procfs'] as const;
 export type SourceName = (typeof SOURCES)[number];
 
-export interface RunOptions {
-  source?: SourceName;
-  duration?: number;
-  interval: number;
-  summaryJson?: string;
-  record?: string;
-  procRoot: string;
+/** How `run` prints its summary (the rest of what it does is the configuration, src/ops/config.ts). */
+export interface RunOutput {
   json?: boolean;
-  shards?: number;
-  capacity?: number;
-  ringBytesPerCpu?: number;
-  envs?: boolean;
 }
 
 /** What to do about a source that could not start, by error code. */
@@ -44,20 +40,21 @@ function describeFailure(err: unknown): string {
   return `${e.message}${e.code ? ` [${e.code}]` : ''}${remedy ? `; ${remedy}` : ''}`;
 }
 
-export async function run(opts: RunOptions): Promise<number> {
-  if (opts.source === 'procfs') return runProcfsPolling(opts);
-  const kinds: CaptureKind[] = opts.source ? [opts.source] : ['bpf', 'netlink'];
-  const recorder = opts.record ? await ReplayWriter.create(opts.record) : undefined;
+export async function run(config: ForklineConfig, out: RunOutput = {}): Promise<number> {
+  if (config.replay !== null) return runReplay(config, out);
+  if (config.source === 'procfs') return runProcfsPolling(config, out);
+  const kinds: CaptureKind[] = config.source !== 'auto' ? [config.source] : ['bpf', 'netlink'];
+  const recorder = config.record !== null ? await ReplayWriter.create(config.record) : undefined;
   let source: CaptureSource | undefined;
   const failures: string[] = [];
   for (const kind of kinds) {
     try {
       const s = new CaptureSource({
         kind,
-        procRoot: opts.procRoot,
+        procRoot: config.procRoot,
         recorder,
-        ringBytesPerCpu: opts.ringBytesPerCpu,
-        captureEnvs: opts.envs === true,
+        ringBytesPerCpu: config.ringBytesPerCpu ?? undefined,
+        captureEnvs: config.envs,
       });
       s.start();
       source = s;
@@ -76,30 +73,48 @@ export async function run(opts: RunOptions): Promise<number> {
     return 2;
   }
   process.stderr.write(`forkline run: source ${source.name}\n`);
-  const pipeline = createPipeline({ source, shards: opts.shards, capacity: opts.capacity, onFull: 'block', envsResolution: opts.envs });
+  const live = source;
+  const pipeline = createPipeline({
+    source: live,
+    shards: config.shards ?? undefined,
+    capacity: config.capacity ?? undefined,
+    onFull: 'block',
+    envsResolution: config.envs,
+  });
   pipeline.start();
+  const sampler = new StatsSampler({ source: live.name, pipeline, capture: live });
+  const server = await serveQueries(config, { view: pipeline.reader({ procRoot: config.procRoot }), stats: () => sampler.stats() });
+  if (server === 'fail') {
+    live.stop();
+    sampler.stop();
+    await pipeline.stop().catch(() => {});
+    await recorder?.close();
+    return 2;
+  }
   const done = pipeline.done();
   let failed: unknown;
   done.catch((err: unknown) => {
     failed = err;
   });
-  const stop = () => source.stop();
+  const stop = () => live.stop();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
-  const status = new StatusLine(pipeline, source, process.stderr.isTTY === true);
+  const status = new StatusLine(pipeline, live, process.stderr.isTTY === true);
   try {
     const started = performance.now();
     for (;;) {
       const finished = await Promise.race([done.then(() => true, () => true), sleep(1000).then(() => false)]);
       if (finished) break;
       status.print();
-      if (opts.duration !== undefined && (performance.now() - started) / 1000 >= opts.duration) source.stop();
+      if (config.duration !== null && (performance.now() - started) / 1000 >= config.duration) live.stop();
     }
   } finally {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
     status.end();
-    source.stop();
+    live.stop();
+    sampler.stop();
+    await server?.close();
     await recorder?.close();
   }
   if (failed) {
@@ -107,10 +122,99 @@ export async function run(opts: RunOptions): Promise<number> {
     return 1;
   }
   const summary = await done;
-  const text = JSON.stringify(summary, null, 2);
-  if (opts.summaryJson) await writeFile(opts.summaryJson, text + '\n');
-  process.stdout.write(opts.json ? text + '\n' : formatSummary(summary));
+  await printSummary(summary, config, out);
   return 0;
+}
+
+async function printSummary(summary: RunSummary, config: ForklineConfig, out: RunOutput): Promise<void> {
+  const text = JSON.stringify(summary, null, 2);
+  if (config.summaryJson !== null) await writeFile(config.summaryJson, text + '\n');
+  process.stdout.write(out.json ? text + '\n' : formatSummary(summary));
+}
+
+/**
+ * Starts the query socket unless socket.enabled is false. A socket another
+ * agent still serves, or a bad path or group, stops the agent ('fail'); a
+ * socket that cannot be created for want of rights (run as a user) is a
+ * warning: the agent runs without it.
+ */
+async function serveQueries(config: ForklineConfig, agent: QueryAgent): Promise<QueryServer | undefined | 'fail'> {
+  const s = config.socket;
+  if (!s.enabled) return undefined;
+  try {
+    const server = await startQueryServer(
+      {
+        path: s.path,
+        group: s.group,
+        mode: socketMode(s),
+        maxRequestBytes: s.maxRequestBytes,
+        requestsPerSecond: s.requestsPerSecond,
+        maxConnections: s.maxConnections,
+        procRoot: config.procRoot,
+      },
+      agent,
+    );
+    process.stderr.write(`forkline run: query socket ${s.path}\n`);
+    return server;
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (err instanceof QueryServerError) {
+      process.stderr.write(`forkline run: ${e.message} [${e.code}]\n`);
+      return 'fail';
+    }
+    process.stderr.write(`forkline run: no query socket (${e.message}); forkline tree/resolve/dump/status cannot reach this agent\n`);
+    return undefined;
+  }
+}
+
+/**
+ * `--replay FILE` (for tests): the pipeline applies a recording, then the
+ * agent stays up serving queries until --duration, SIGINT or SIGTERM.
+ */
+async function runReplay(config: ForklineConfig, out: RunOutput): Promise<number> {
+  const pipeline = createPipeline({
+    source: new ReplaySource(config.replay!),
+    shards: config.shards ?? undefined,
+    capacity: config.capacity ?? undefined,
+    exitedRetention: 3600_000_000_000n, // what was replayed stays resolvable while the agent serves it
+    envsResolution: config.envs,
+  });
+  process.stderr.write(`forkline run: source replay (${config.replay})\n`);
+  pipeline.start();
+  const sampler = new StatsSampler({ source: 'replay', pipeline });
+  const server = await serveQueries(config, { view: pipeline.reader({ procRoot: config.procRoot }), stats: () => sampler.stats() });
+  if (server === 'fail') {
+    sampler.stop();
+    await pipeline.stop().catch(() => {});
+    return 2;
+  }
+  let stopping = false;
+  const stop = () => {
+    stopping = true;
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  let code = 0;
+  let summary: RunSummary;
+  const started = performance.now();
+  try {
+    try {
+      summary = await pipeline.done();
+    } catch (err) {
+      process.stderr.write(`forkline run: ${describeFailure(err)}\n`);
+      code = 1;
+      summary = await pipeline.stop();
+    }
+    process.stderr.write(`forkline run: replay applied (${summary.applied} events); serving queries\n`);
+    await sleepUnless(() => stopping || (config.duration !== null && (performance.now() - started) / 1000 >= config.duration), Infinity);
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+    sampler.stop();
+    await server?.close();
+  }
+  await printSummary(summary, config, out);
+  return code;
 }
 
 /** The live status: a rewritten line on a terminal, a plain line every 10 s otherwise. */
@@ -151,13 +255,18 @@ class StatusLine {
 }
 
 /** `--source procfs`: poll /proc (processes shorter than a poll are not seen). */
-async function runProcfsPolling(opts: RunOptions): Promise<number> {
+async function runProcfsPolling(config: ForklineConfig, out: RunOutput): Promise<number> {
   process.stderr.write(
-    `forkline run: polling ${opts.procRoot} every ${opts.interval} ms; processes that start and exit between two polls are not seen\n`,
+    `forkline run: polling ${config.procRoot} every ${config.interval} ms; processes that start and exit between two polls are not seen\n`,
   );
-  const core = new CacheCore({ procRoot: opts.procRoot });
-  const poller = new ProcfsPoller(core, opts.procRoot);
+  const core = new CacheCore({ procRoot: config.procRoot });
+  const poller = new ProcfsPoller(core, config.procRoot);
   const started = performance.now();
+  const server = await serveQueries(config, {
+    view: new ProcessView(core.table, { procRoot: config.procRoot }),
+    stats: () => procfsStats(core, poller, started),
+  });
+  if (server === 'fail') return 2;
   let stopping = false;
   const stop = () => {
     stopping = true;
@@ -178,12 +287,13 @@ async function runProcfsPolling(opts: RunOptions): Promise<number> {
         lastLine = elapsed;
         process.stderr.write(`${line}\n`);
       }
-      if (opts.duration !== undefined && elapsed >= opts.duration) break;
-      await sleepUnless(() => stopping, opts.interval);
+      if (config.duration !== null && elapsed >= config.duration) break;
+      await sleepUnless(() => stopping, config.interval);
     }
   } finally {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
+    await server?.close();
   }
   if (tty) process.stderr.write('\n');
   const seconds = (performance.now() - started) / 1000;
@@ -202,10 +312,29 @@ async function runProcfsPolling(opts: RunOptions): Promise<number> {
     seconds,
     eventsPerSecond: seconds > 0 ? applied / seconds : 0,
   };
-  const text = JSON.stringify(summary, null, 2);
-  if (opts.summaryJson) await writeFile(opts.summaryJson, text + '\n');
-  process.stdout.write(opts.json ? text + '\n' : formatSummary(summary));
+  await printSummary(summary, config, out);
   return 0;
+}
+
+/** The `stats` answer of the procfs poller (no pipeline, no drops it could know of). */
+function procfsStats(core: CacheCore, poller: ProcfsPoller, started: number): Omit<AgentStats, 'connections'> {
+  const t = poller.totals;
+  const seconds = (performance.now() - started) / 1000;
+  const rate = (n: number) => (seconds > 0 ? Math.round(n / seconds) : 0);
+  return {
+    source: 'procfs',
+    pid: process.pid,
+    uptimeSeconds: Math.round(seconds * 10) / 10,
+    eventsPerSecond: { fork: rate(t.fork), exec: rate(t.exec), exit: rate(t.exit), total: rate(t.fork + t.exec + t.exit) },
+    events: t.fork + t.exec + t.exit,
+    drops: { total: 0, lostEvents: 0, captureRingFull: 0, shardRingFull: 0, decodeErrors: 0, tableFull: 0, lastMinute: 0 },
+    dropping: false,
+    cacheSize: core.size,
+    rows: core.stats().rows,
+    shards: 1,
+    shardLag: [0],
+    workerRestarts: 0,
+  };
 }
 
 function sleep(ms: number): Promise<void> {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -15,7 +15,8 @@ function forkline(...args: string[]) {
 describe('forkline command', () => {
   it('run --source procfs polls /proc for --duration and writes the summary JSON', () => {
     const out = join(mkdtempSync(join(tmpdir(), 'forkline-cli-')), 'summary.json');
-    const r = forkline('run', '--source', 'procfs', '--duration', '1', '--interval', '200', '--summary-json', out, '--json');
+    const socket = join(out, '..', 'forkline.sock');
+    const r = forkline('run', '--source', 'procfs', '--duration', '1', '--interval', '200', '--summary-json', out, '--json', '--socket', socket);
     expect(r.status).toBe(0);
     const summary = JSON.parse(readFileSync(out, 'utf8'));
     expect(JSON.parse(r.stdout)).toEqual(summary);
@@ -26,6 +27,8 @@ describe('forkline command', () => {
     expect(summary.cacheSize).toBeGreaterThan(0);
     expect(summary.seconds).toBeGreaterThanOrEqual(1);
     expect(r.stderr).toMatch(/processes that start and exit between two polls are not seen/);
+    expect(r.stderr).toContain(`query socket ${socket}`);
+    expect(existsSync(socket)).toBe(false); // removed at the end
   });
 
   const liveSkip = liveSkipReason('bpf');
@@ -35,7 +38,7 @@ describe('forkline command', () => {
       const dir = mkdtempSync(join(tmpdir(), 'forkline-cli-'));
       const out = join(dir, 'summary.json');
       const recording = join(dir, 'run.fkl');
-      const run = spawn(process.execPath, [BIN, 'run', '--duration', '3', '--summary-json', out, '--record', recording, '--json'], {
+      const run = spawn(process.execPath, [BIN, 'run', '--duration', '3', '--summary-json', out, '--record', recording, '--json', '--no-socket'], {
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let stdout = '';

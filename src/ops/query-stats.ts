@@ -1,0 +1,104 @@
+// The `stats` answer of a running agent: counters of the pipeline (and of
+// the live capture when there is one), sampled once a second so that rates
+// (events/s) and "dropping now" (drops during the last minute) need no
+// state in the caller.
+
+import type { PipelineStats } from '../pipeline/pipeline.js';
+import { REC_CREDS, REC_EXEC, REC_EXIT, REC_FORK, REC_RENAME } from '../pipeline/record.js';
+import type { AgentStats } from './query-protocol.js';
+
+/** What the sampler reads: the pipeline, and the capture's own drop counters when live. */
+export interface StatsInputs {
+  source: string;
+  pipeline: { stats(): PipelineStats };
+  capture?: { stats(): { lost: bigint; ringFull: bigint } };
+}
+
+interface Sample {
+  at: number;
+  byType: number[];
+  drops: number;
+}
+
+const WINDOW_MS = 60_000;
+/** Process events by record type (LOST, FLUSH, LINK… are bookkeeping, not events). */
+const EVENT_TYPES: readonly [number, string][] = [
+  [REC_FORK, 'fork'],
+  [REC_EXEC, 'exec'],
+  [REC_EXIT, 'exit'],
+  [REC_CREDS, 'creds'],
+  [REC_RENAME, 'rename'],
+];
+
+export class StatsSampler {
+  private readonly started = performance.now();
+  private readonly samples: Sample[] = [];
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(private readonly inputs: StatsInputs) {
+    this.sample();
+    this.timer = setInterval(() => this.sample(), 1000);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  stats(connections = 0): AgentStats {
+    const p = this.inputs.pipeline.stats();
+    const drops = this.drops(p);
+    const now = performance.now();
+    // rate over the last full sample interval (about one second)
+    const last = this.samples.at(-1)!;
+    const prev = this.samples.length >= 2 && now - last.at < 500 ? this.samples.at(-2)! : last;
+    const dt = Math.max(1e-3, (now - prev.at) / 1000);
+    const eventsPerSecond: Record<string, number> = {};
+    let total = 0;
+    for (const [type, name] of EVENT_TYPES) {
+      const r = Math.round(((p.router.byType[type] ?? 0) - (prev.byType[type] ?? 0)) / dt);
+      eventsPerSecond[name] = r;
+      total += r;
+    }
+    eventsPerSecond.total = total;
+    // drops since the newest sample at least a minute old (since the start when younger)
+    let base = 0;
+    for (const s of this.samples) if (now - s.at >= WINDOW_MS) base = s.drops;
+    const lastMinute = drops.total - base;
+    const routed = BigInt(p.router.routed);
+    return {
+      source: this.inputs.source,
+      pid: process.pid,
+      uptimeSeconds: Math.round((now - this.started) / 100) / 10,
+      eventsPerSecond,
+      events: EVENT_TYPES.reduce((n, [type]) => n + (p.router.byType[type] ?? 0), 0),
+      drops: { ...drops, lastMinute },
+      dropping: lastMinute > 0,
+      cacheSize: p.shards.reduce((n, s) => n + s.cacheSize, 0),
+      rows: p.shards.reduce((n, s) => n + s.rows, 0),
+      shards: p.shards.length,
+      shardLag: p.shards.map((s) => Number(routed > s.applied ? routed - s.applied : 0n)),
+      workerRestarts: p.workerRestarts,
+      connections,
+    };
+  }
+
+  private drops(p: PipelineStats): Omit<AgentStats['drops'], 'lastMinute'> {
+    const c = this.inputs.capture?.stats();
+    const captureRingFull = c ? Number(c.ringFull) : 0;
+    const shardRingFull = p.router.ringFull.reduce((a, b) => a + b, 0);
+    const decodeErrors = p.shards.reduce((n, s) => n + s.counters.decodeErrors, 0);
+    const tableFull = p.shards.reduce((n, s) => n + s.counters.rejectedTableFull, 0);
+    // the capture's gaps reach the router as LOST records: counted once, there
+    const lostEvents = p.router.lost;
+    return { total: lostEvents + captureRingFull + shardRingFull + decodeErrors + tableFull, lostEvents, captureRingFull, shardRingFull, decodeErrors, tableFull };
+  }
+
+  private sample(): void {
+    const p = this.inputs.pipeline.stats();
+    this.samples.push({ at: performance.now(), byType: [...p.router.byType], drops: this.drops(p).total });
+    const now = performance.now();
+    // keep one sample older than the window, so that lastMinute covers all of it
+    while (this.samples.length > 2 && now - this.samples[1]!.at > WINDOW_MS) this.samples.shift();
+  }
+}
