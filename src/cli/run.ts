@@ -5,6 +5,7 @@ import { CacheCore } from '../cache/core.js';
 import { bytesPerRow } from '../cache/table.js';
 import { ProcessView } from '../cache/view.js';
 import { socketMode, type ForklineConfig } from '../ops/config.js';
+import { MetricsReporter, pipelineMetricsSource } from '../ops/metrics.js';
 import type { AgentStats } from '../ops/query-protocol.js';
 import { QueryServerError, startQueryServer, type QueryAgent, type QueryServer } from '../ops/query-server.js';
 import { StatsSampler } from '../ops/query-stats.js';
@@ -91,6 +92,7 @@ export async function run(config: ForklineConfig, out: RunOutput = {}): Promise<
     await recorder?.close();
     return 2;
   }
+  const metrics = startMetrics(config, pipeline, live);
   const done = pipeline.done();
   let failed: unknown;
   done.catch((err: unknown) => {
@@ -116,6 +118,8 @@ export async function run(config: ForklineConfig, out: RunOutput = {}): Promise<
     sampler.stop();
     await server?.close();
     await recorder?.close();
+    await done.catch(() => undefined); // the last flush sees the drained pipeline
+    await metrics?.stop();
   }
   if (failed) {
     process.stderr.write(`forkline run: ${describeFailure(failed)}\n`);
@@ -124,6 +128,23 @@ export async function run(config: ForklineConfig, out: RunOutput = {}): Promise<
   const summary = await done;
   await printSummary(summary, config, out);
   return 0;
+}
+
+/** StatsD metrics (docs/metrics.md) when metrics.enabled; they never block nor fail the agent. */
+function startMetrics(config: ForklineConfig, pipeline: Pipeline, capture?: CaptureSource): MetricsReporter | undefined {
+  const m = config.metrics;
+  if (!m.enabled) return undefined;
+  const reporter = new MetricsReporter(pipelineMetricsSource(pipeline, { capture }), {
+    host: m.host,
+    port: m.port,
+    protocol: m.protocol,
+    prefix: m.prefix,
+    globalTags: m.tags,
+    flushIntervalMs: m.flushIntervalMs,
+  });
+  reporter.start();
+  process.stderr.write(`forkline run: metrics to ${m.protocol}://${m.host}:${m.port} every ${m.flushIntervalMs} ms\n`);
+  return reporter;
 }
 
 async function printSummary(summary: RunSummary, config: ForklineConfig, out: RunOutput): Promise<void> {
@@ -188,6 +209,7 @@ async function runReplay(config: ForklineConfig, out: RunOutput): Promise<number
     await pipeline.stop().catch(() => {});
     return 2;
   }
+  const metrics = startMetrics(config, pipeline);
   let stopping = false;
   const stop = () => {
     stopping = true;
@@ -212,6 +234,7 @@ async function runReplay(config: ForklineConfig, out: RunOutput): Promise<number
     process.off('SIGTERM', stop);
     sampler.stop();
     await server?.close();
+    await metrics?.stop();
   }
   await printSummary(summary, config, out);
   return code;

@@ -10,26 +10,11 @@
 // when the collector does not keep up (DNS lookups that hang), a flush is
 // skipped and counted rather than queued.
 //
-// Wiring into `forkline run` (src/cli/run.ts), right after `pipeline.start()`
-// (`config.metrics` is MetricsConfig of src/ops/config.ts; `source` the CaptureSource):
-//
-//   import { MetricsReporter, pipelineMetricsSource } from '../ops/metrics.js';
-//
-//   const m = config.metrics;
-//   const metrics = m.enabled
-//     ? new MetricsReporter(pipelineMetricsSource(pipeline, { capture: source }), {
-//         host: m.host, port: m.port, protocol: m.protocol, prefix: m.prefix, globalTags: m.tags, flushIntervalMs: m.flushIntervalMs,
-//       })
-//     : undefined;
-//   metrics?.start();
-//
-// and in the `finally` block, after `source.stop()` (the last flush sees the drained pipeline):
-//
-//   await done.catch(() => undefined);
-//   await metrics?.stop();
-//
-// For replay/synthetic sources leave `capture` out; pass `ringBytes` when the
-// pipeline was created with one (ring_fill divides by it).
+// `forkline run` starts a reporter when metrics.enabled (startMetrics in
+// src/cli/run.ts) and stops it after the pipeline drained, so that the last
+// flush counts everything. For replay/synthetic sources leave `capture` out
+// of pipelineMetricsSource(); pass `ringBytes` when the pipeline was created
+// with one (ring_fill divides by it).
 
 import StatsDClient, { type ClientOptions, type StatsD, type Tags } from 'hot-shots';
 import {
