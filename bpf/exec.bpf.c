@@ -33,15 +33,17 @@ int fl_enter_execveat(void *ctx)
 
 /* path of a script: bprm->filename, prefixed with the cwd when relative
  * (a leading "./" is dropped; nothing else is normalized). Returns its
- * length. */
+ * length; *truncated is set when the cwd walk gave up or the whole did not
+ * fit FL_PATH_MAX. */
 static __always_inline __u32 fl_script_path(struct fl_scratch *s, __u32 off, struct task_struct *task,
-					    const char *filename)
+					    const char *filename, __u32 *truncated)
 {
 	__u64 len = 0, room;
-	__u32 trunc;
+	__u32 trunc = 0;
 	char c = 0;
 	long n;
 
+	*truncated = 0;
 	bpf_probe_read_kernel(&c, 1, filename);
 	if (c != '/') {
 		char dot[2] = {};
@@ -53,6 +55,7 @@ static __always_inline __u32 fl_script_path(struct fl_scratch *s, __u32 off, str
 		__u32 pos = fl_walk_path(s, BPF_CORE_READ(fs, pwd.dentry), BPF_CORE_READ(fs, pwd.mnt), &trunc);
 
 		len = fl_put_path(s, off, pos);
+		*truncated = trunc;
 		if (len > 1 && len < FL_PATH_MAX) { /* not "/" */
 			*FL_AT(s->rec, off + len, FL_OFF_MASK) = '/';
 			len += 1;
@@ -65,6 +68,8 @@ static __always_inline __u32 fl_script_path(struct fl_scratch *s, __u32 off, str
 	n = bpf_probe_read_kernel_str(FL_AT(s->rec, off + len, FL_OFF_MASK), room, filename);
 	if (n > 1)
 		len += n - 1;
+	if (n > 0 && (__u64)n >= room) /* the name filled what was left: cut */
+		*truncated = 1;
 	return len;
 }
 
@@ -72,7 +77,7 @@ static __always_inline __u32 fl_script_path(struct fl_scratch *s, __u32 off, str
  * rec at off (len bytes) and the interpreter's inode, for its FORKs
  * (script_image). */
 static __always_inline void fl_remember_script(struct fl_scratch *s, __u32 tgid, __u64 inode, __u32 off,
-					       __u64 len)
+					       __u64 len, __u32 truncated)
 {
 	/* 64-bit, kept from clang: the clamp is the bound the verifier sees */
 	barrier_var(len);
@@ -80,7 +85,7 @@ static __always_inline void fl_remember_script(struct fl_scratch *s, __u32 tgid,
 		len = FL_PATH_MAX;
 	s->script.inode = inode;
 	s->script.len = len;
-	s->script.pad = 0;
+	s->script.truncated = truncated;
 	bpf_probe_read_kernel(s->script.path, len, FL_AT(s->rec, off, FL_OFF_MASK));
 	bpf_map_update_elem(&script_image, &tgid, &s->script, BPF_ANY);
 }
@@ -118,8 +123,8 @@ int BPF_PROG(fl_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 	x->credsMask = CRED_MASK_ALL;
 
 	if (interp != filename) {
-		len = fl_script_path(s, off, task, filename);
-		fl_remember_script(s, x->pid, x->inode, off, len);
+		len = fl_script_path(s, off, task, filename, &trunc);
+		fl_remember_script(s, x->pid, x->inode, off, len, trunc);
 	} else {
 		len = fl_file_path(s, off, file, &trunc);
 		bpf_map_delete_elem(&script_image, &x->pid); /* no longer a script */
@@ -127,6 +132,10 @@ int BPF_PROG(fl_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 	r->lens[VAR_PATH] = len;
 	r->given |= GIVEN_PATH;
 	off += len;
+	if (trunc)
+		flags |= FLAG_PATH_TRUNCATED;
+	/* task is current here: its cgroup from the helper */
+	fl_put_namespaces(r, task, file, bpf_get_current_cgroup_id());
 
 	off = fl_put_tail(s, r, off, task, BPF_CORE_READ(task, mm), &flags);
 

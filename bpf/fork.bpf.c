@@ -28,7 +28,7 @@ static __always_inline int fl_script_of(struct fl_scratch *s, __u32 tgid, __u64 
 	if (len > FL_PATH_MAX)
 		return 0;
 	s->script.len = len;
-	s->script.pad = 0;
+	s->script.truncated = v->truncated;
 	if (bpf_probe_read_kernel(s->script.path, len, v->path) != 0)
 		return 0;
 	return len > 0 && s->script.inode == inode;
@@ -77,13 +77,19 @@ int BPF_PROG(fl_fork, struct task_struct *parent, struct task_struct *child)
 		r->lens[VAR_PATH] = len;
 		r->given |= GIVEN_PATH;
 		off += len;
+		if (s->script.truncated)
+			flags |= FLAG_PATH_TRUNCATED;
 		bpf_map_update_elem(&script_image, &r->pid, &s->script, BPF_ANY);
 	} else if (exe) {
 		len = fl_file_path(s, off, exe, &trunc);
 		r->lens[VAR_PATH] = len;
 		r->given |= GIVEN_PATH;
 		off += len;
+		if (trunc)
+			flags |= FLAG_PATH_TRUNCATED;
 	}
+	/* the child's pid in its own namespace, the mount of its image, its cgroup (not current's: the parent runs here) */
+	fl_put_namespaces(r, child, exe, fl_task_cgroup_id(child));
 	off = fl_put_tail(s, r, off, child, BPF_CORE_READ(parent, mm), &flags);
 
 	if (script) { /* interp: the interpreter, mm->exe_file */

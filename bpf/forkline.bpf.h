@@ -26,7 +26,7 @@
 
 /* Compiled bounds of what one record may carry (the run-time argv_max is at
  * most FL_ARGV_MAX). The largest FORK/EXEC built here is
- * 124 + 4096 + 15 + 2 * 8192 + FL_CTX_MAX + 4096 < FL_REC_MAX. */
+ * FORK_VAR (148) + 4096 + 15 + 2 * 8192 + FL_CTX_MAX + 4096 < FL_REC_MAX. */
 #define FL_ARGV_MAX 8192
 #define FL_PATH_MAX 4096 /* = MAX_PATH_BYTES = MAX_INTERP_BYTES */
 #define FL_NAME_MAX 255  /* a path component (NAME_MAX) */
@@ -107,9 +107,9 @@ struct {
  * and the buckets: memlock 34276224 bytes (~32.7 MiB), see docs/bpf.md. */
 #define FL_SCRIPT_ENTRIES 8192
 struct fl_script {
-	__u64 inode; /* of mm->exe_file (the interpreter) at the exec: checked at fork */
-	__u32 len;   /* bytes of path[] used, at most FL_PATH_MAX */
-	__u32 pad;
+	__u64 inode;     /* of mm->exe_file (the interpreter) at the exec: checked at fork */
+	__u32 len;       /* bytes of path[] used, at most FL_PATH_MAX */
+	__u32 truncated; /* the path was cut (FLAG_PATH_TRUNCATED of the EXEC) */
 	__u8 path[FL_PATH_MAX]; /* the EXEC record's path bytes (no NUL) */
 };
 
@@ -306,7 +306,8 @@ static long fl_path_step(__u32 i, void *unused)
 
 /* Builds the absolute path of a struct path into s->path; returns the
  * position of its first byte (the path ends at FL_PATH_MAX). *truncated is
- * set when components were left out (too deep or too long). */
+ * set when components were left out (too deep or too long): the path is
+ * then the deepest components, without a leading '/'. */
 static __always_inline __u32 fl_walk_path(struct fl_scratch *s, struct dentry *dentry,
 					  struct vfsmount *vfsmnt, __u32 *truncated)
 {
@@ -323,6 +324,8 @@ static __always_inline __u32 fl_walk_path(struct fl_scratch *s, struct dentry *d
 	if (pos >= FL_PATH_MAX) { /* the root itself */
 		pos = FL_PATH_MAX - 1;
 		s->path[FL_PATH_MAX - 1] = '/';
+	} else if (*truncated && pos < FL_PATH_MAX - 1) {
+		pos += 1; /* "c/d/e" for a cut path: its leading part is missing, it must not look absolute */
 	}
 	return pos;
 }
@@ -359,6 +362,77 @@ static __always_inline __u32 fl_file_path(struct fl_scratch *s, __u32 off, struc
 static __always_inline __u64 fl_file_inode(struct file *file)
 {
 	return file ? BPF_CORE_READ(file, f_inode, i_ino) : 0;
+}
+
+/* ---- namespaces, mount and cgroup ----------------------------------------- */
+
+/* Mount id of the mount a file is on: real_mount(file->f_path.mnt)->mnt_id
+ * (the vfsmount is embedded in struct mount: container_of by the CO-RE
+ * offset). 0 when the file is NULL. */
+static __always_inline __u32 fl_file_mount_id(struct file *file)
+{
+	struct vfsmount *vfsmnt;
+	struct mount *m;
+
+	if (!file)
+		return 0;
+	vfsmnt = BPF_CORE_READ(file, f_path.mnt);
+	if (!vfsmnt)
+		return 0;
+	m = (struct mount *)((void *)vfsmnt - bpf_core_field_offset(struct mount, mnt));
+	return BPF_CORE_READ(m, mnt_id);
+}
+
+/* The task's pid in its active pid namespace (thread_pid->numbers[level],
+ * task_active_pid_ns) and that namespace's inode (ns.inum, as
+ * /proc/<pid>/ns/pid shows it). Both 0 when unreadable. */
+static __always_inline void fl_ns_pid(struct task_struct *task, __u32 *ns_pid, __u32 *pidns_inode)
+{
+	struct pid *pid = BPF_CORE_READ(task, thread_pid);
+	struct pid_namespace *ns;
+	struct upid up = {};
+	__u32 level;
+
+	*ns_pid = 0;
+	*pidns_inode = 0;
+	if (!pid)
+		return;
+	level = BPF_CORE_READ(pid, level);
+	if (level > 32) /* MAX_PID_NS_LEVEL */
+		return;
+	if (bpf_probe_read_kernel(&up, sizeof(up),
+				  (void *)pid + bpf_core_field_offset(struct pid, numbers) +
+					  level * bpf_core_type_size(struct upid)) != 0)
+		return;
+	ns = up.ns;
+	*ns_pid = up.nr;
+	*pidns_inode = ns ? BPF_CORE_READ(ns, ns.inum) : 0;
+}
+
+/* Fills the namespace fields of a FORK/EXEC body (same offsets: r may point
+ * at either) for task, whose image is exe. cgroup_id: the task's cgroup v2
+ * id, the caller's (bpf_get_current_cgroup_id() for current, the kernfs
+ * node id of cgroups->dfl_cgrp otherwise). */
+static __always_inline void fl_put_namespaces(struct ForkRecord *r, struct task_struct *task, struct file *exe,
+					      __u64 cgroup_id)
+{
+	__u32 ns_pid, pidns_inode;
+
+	fl_ns_pid(task, &ns_pid, &pidns_inode);
+	r->mountId = fl_file_mount_id(exe);
+	r->nsPid = ns_pid;
+	r->pidnsInode = pidns_inode;
+	r->reserved = 0;
+	r->cgroupId = cgroup_id;
+}
+
+/* The cgroup v2 id of a task that is not current: its default cgroup's
+ * kernfs node id (= the inode of its directory in the cgroup2 mount). */
+static __always_inline __u64 fl_task_cgroup_id(struct task_struct *task)
+{
+	struct kernfs_node *kn = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn);
+
+	return kn ? BPF_CORE_READ(kn, id) : 0;
 }
 
 /* ---- argv / envp ------------------------------------------------------------ */

@@ -2,24 +2,29 @@
 // the reason in the test name). Exact paths, argv, credentials, exit status,
 // parents and ancestor chains, as the kernel reported them.
 
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chain, eventually, liveSkipReason, liveTitle, ownAndParent, startLive, type Live } from './harness.js';
-import { real, runKnownTree, type KnownTree } from './known-tree.js';
+import { cgroupInode, mountIdOf, ownCgroup, ownPidnsInode, real, runKnownTree, scratchCgroup, type KnownTree } from './known-tree.js';
 
 const skip = liveSkipReason('bpf');
 
 describe.skipIf(skip !== undefined)(liveTitle('live BPF capture: a known process tree', skip), () => {
   let live: Live;
   let tree: KnownTree;
+  const nsCgroup = scratchCgroup();
 
   beforeAll(async () => {
     live = startLive('bpf');
-    tree = await runKnownTree();
+    tree = await runKnownTree(nsCgroup?.dir);
     await live.caughtUp(live.now());
   }, 60_000);
 
   afterAll(async () => {
     await live?.stop();
+    nsCgroup?.remove();
   });
 
   const resolve = (label: string) => live.view.resolve(tree.pids[label]!);
@@ -102,6 +107,55 @@ describe.skipIf(skip !== undefined)(liveTitle('live BPF capture: a known process
       expect(ns.parent?.pid).toBeGreaterThan(0); // the unshare that forked it
       expect(chain(resolve('nschild')).map((a) => a.pid)).toContain(tree.pids.script);
     });
+  });
+
+  it('gives the child in a new pid namespace its pid there (1), that namespace, its cgroup id and the mount of its image', async () => {
+    expect(tree.nsPid).toBe(1);
+    expect(tree.nsInode).not.toBe(ownPidnsInode());
+    // the nschild moved itself into a cgroup of its own (when one could be made) before it exec'd sleep
+    if (nsCgroup) expect(tree.nsCgroup).toBe(nsCgroup.path);
+    const sleepCgroup = tree.nsCgroup === undefined ? undefined : cgroupInode(tree.nsCgroup);
+    const ownCgroupId = cgroupInode(ownCgroup() ?? '/');
+    await eventually(() => {
+      const ns = ownAndParent(resolve('nschild'));
+      // every image of it (the fork, the python3 exec, the sleep exec) is pid 1 of the new namespace
+      for (const e of ns.own) {
+        expect([e.path, e.namespaces.nsPid, e.namespaces.pidnsInode]).toEqual([e.path, 1, tree.nsInode]);
+        expect(e.namespaces.cgroupId).toBeGreaterThan(0n);
+        expect(e.pathTruncated).toBe(false);
+      }
+      // cgroup ids as `stat` gives them: sleep's in the cgroup it moved to, the images before it in this process's
+      if (sleepCgroup !== undefined) expect(ns.own[0]!.namespaces.cgroupId).toBe(sleepCgroup);
+      if (ownCgroupId !== undefined) expect(ns.own.slice(1).map((e) => e.namespaces.cgroupId)).toEqual([ownCgroupId, ownCgroupId]);
+      expect(ns.own[0]!.namespaces.mountId).toBe(mountIdOf(real('/bin/sleep')));
+      // its parent, unshare, lives in this process's namespace, under its host pid
+      expect(ns.parent?.namespaces).toMatchObject({ pidnsInode: ownPidnsInode(), nsPid: ns.parent?.pid });
+      // and so does this process: its snapshot entry has its /proc view
+      expect(live.view.resolve(process.pid)?.namespaces).toMatchObject({ pidnsInode: ownPidnsInode(), nsPid: process.pid });
+    });
+  });
+
+  it('flags a path the kernel had to cut (deeper than its 64-component walk): the deepest part, not absolute', async () => {
+    const depth = 70;
+    const dir = join(tree.dir, ...Array<string>(depth).fill('d'));
+    mkdirSync(dir, { recursive: true });
+    const bin = join(dir, 'deep-true');
+    copyFileSync(real('/bin/true'), bin);
+    try {
+      const r = spawnSync(bin, [], { stdio: 'ignore' });
+      expect(r.status).toBe(0);
+      await live.caughtUp(live.now());
+      await eventually(() => {
+        const e = live.view.resolve(r.pid!);
+        expect(e?.pathTruncated).toBe(true);
+        expect(e?.path.startsWith('/')).toBe(false);
+        expect(e?.path.endsWith('/d/d/deep-true')).toBe(true);
+        // its fork (a copy of this node process) had the whole path
+        expect(ownAndParent(e).own.at(-1)?.pathTruncated).toBe(false);
+      });
+    } finally {
+      rmSync(join(tree.dir, 'd'), { recursive: true, force: true });
+    }
   });
 
   it('lost nothing and found the processes running before it started in the /proc snapshot', async () => {

@@ -5,7 +5,9 @@
 // knows the ground truth without asking the agent.
 
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, readlinkSync, realpathSync, rmdirSync, statSync, writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -40,8 +42,14 @@ except ChildProcessError:
 const NSCHILD_PY = `import os, sys
 out = sys.argv[1]
 host_pid = int(open("/proc/self/stat").read().split()[0])  # /proc is the host's: host pid
+ns = os.readlink("/proc/self/ns/pid")  # "pid:[N]": the new namespace
+move_to = os.environ.get("FORKLINE_NS_CGROUP")
+if move_to:  # into a cgroup of its own before the exec: the EXEC reports it, the FORK did not
+    with open(move_to + "/cgroup.procs", "w") as f:
+        f.write("0")
+cgroup = [l[3:] for l in open("/proc/self/cgroup").read().splitlines() if l.startswith("0::")]
 with open(out, "a") as f:
-    f.write("nschild %d %d\\n" % (host_pid, os.getpid()))
+    f.write("nschild %d %d %s %s\\n" % (host_pid, os.getpid(), ns, cgroup[0] if cgroup else "-"))
 os.execv("/bin/sleep", ["/bin/sleep", "0.3"])
 `;
 
@@ -53,6 +61,10 @@ export interface KnownTree {
   pids: Record<string, number>;
   /** pid of the nschild as seen in its own namespace */
   nsPid: number;
+  /** inode of the nschild's pid namespace (its /proc/self/ns/pid) */
+  nsInode: number;
+  /** the nschild's cgroup v2 path ("0::" line of its /proc/self/cgroup), undefined without one */
+  nsCgroup: string | undefined;
   exitCode: number | null;
 }
 
@@ -63,7 +75,12 @@ export function real(path: string): string {
   return realpathSync(path);
 }
 
-export async function runKnownTree(): Promise<KnownTree> {
+/**
+ * Runs the tree. `nsCgroupDir`: a cgroup v2 directory the nschild moves
+ * itself into before it execs /bin/sleep (its fork and first exec stay in
+ * this process's cgroup).
+ */
+export async function runKnownTree(nsCgroupDir?: string): Promise<KnownTree> {
   const dir = mkdtempSync(join(tmpdir(), 'forkline-tree-'));
   chmodSync(dir, 0o755); // the setuid child (uid 65534) writes its line too
   const script = join(dir, 'tree.sh');
@@ -73,19 +90,100 @@ export async function runKnownTree(): Promise<KnownTree> {
   writeFileSync(join(dir, 'nschild.py'), NSCHILD_PY, { mode: 0o644 });
   writeFileSync(out, '', { mode: 0o666 });
   chmodSync(out, 0o666);
-  const child = spawn(script, [out], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const env = nsCgroupDir === undefined ? process.env : { ...process.env, FORKLINE_NS_CGROUP: nsCgroupDir };
+  const child = spawn(script, [out], { stdio: ['ignore', 'ignore', 'inherit'], env });
   const exitCode = await new Promise<number | null>((resolve, reject) => {
     child.on('error', reject);
     child.on('exit', (code) => resolve(code));
   });
   const pids: Record<string, number> = {};
   let nsPid = 0;
+  let nsInode = 0;
+  let nsCgroup: string | undefined;
   for (const line of readFileSync(out, 'utf8').trim().split('\n')) {
-    const [label, pid, inner] = line.split(' ');
+    const [label, pid, inner, ns, cgroup] = line.split(' ');
     pids[label!] = Number(pid);
-    if (label === 'nschild') nsPid = Number(inner);
+    if (label === 'nschild') {
+      nsPid = Number(inner);
+      nsInode = nsLinkInode(ns!);
+      nsCgroup = cgroup === '-' ? undefined : cgroup;
+    }
   }
   for (const l of LABELS) if (!(pids[l]! > 0)) throw new Error(`known tree: no pid for ${l} in ${out}`);
   if (child.pid !== pids.script) throw new Error(`known tree: script pid ${pids.script} is not the spawned ${child.pid}`);
-  return { dir, script, out, pids, nsPid, exitCode };
+  return { dir, script, out, pids, nsPid, nsInode, nsCgroup, exitCode };
+}
+
+/** "pid:[4026531836]" -> 4026531836. */
+export function nsLinkInode(link: string): number {
+  const m = /\[(\d+)\]$/.exec(link);
+  if (!m) throw new Error(`not a namespace link: ${link}`);
+  return Number(m[1]);
+}
+
+/** Inode of this process's pid namespace. */
+export function ownPidnsInode(): number {
+  return nsLinkInode(readlinkSync('/proc/self/ns/pid'));
+}
+
+/**
+ * The cgroup id of a cgroup v2 path, measured the plain way: the inode of
+ * its directory under the cgroup2 mount that /proc/self/mountinfo lists
+ * (/sys/fs/cgroup, or /sys/fs/cgroup/unified on a hybrid layout). undefined
+ * without a cgroup2 mount.
+ */
+export function cgroupInode(path: string): bigint | undefined {
+  const mount = cgroup2Mount();
+  return mount === undefined ? undefined : statSync(`${mount}${path === '/' ? '' : path}`, { bigint: true }).ino;
+}
+
+/** Where /proc/self/mountinfo says the cgroup v2 hierarchy is mounted, undefined when it is not. */
+export function cgroup2Mount(): string | undefined {
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' '))
+    .find((f) => f[f.indexOf('-') + 1] === 'cgroup2' && f[3] === '/')?.[4];
+}
+
+/** This process's cgroup v2 path ("0::" line), undefined without one. */
+export function ownCgroup(): string | undefined {
+  return readFileSync('/proc/self/cgroup', 'utf8').split('\n').find((l) => l.startsWith('0::'))?.slice(3);
+}
+
+/**
+ * A new empty cgroup v2 directory next to this process's cgroup, for the
+ * nschild to move into; undefined when it cannot be made (no cgroup2 mount,
+ * no permission). `remove()` deletes it (it must be empty by then).
+ */
+export function scratchCgroup(): { dir: string; path: string; remove: () => void } | undefined {
+  const mount = cgroup2Mount();
+  const own = ownCgroup();
+  if (mount === undefined || own === undefined) return undefined;
+  const path = `${own === '/' ? '' : own}/forkline-test-${process.pid}-${Date.now()}`;
+  const dir = mount + path;
+  try {
+    mkdirSync(dir);
+  } catch {
+    return undefined;
+  }
+  const remove = (): void => {
+    try {
+      rmdirSync(dir); // a cgroup directory goes with rmdir once no process is left in it
+    } catch {
+      // already gone, or a process still in it: left for the system
+    }
+  };
+  return { dir, path, remove };
+}
+
+/** Mount id of the mount a file is on, as the kernel reports it for an open fd (/proc/self/fdinfo: mnt_id). */
+export function mountIdOf(path: string): number {
+  const fd = openSync(path, 'r');
+  try {
+    const m = /^mnt_id:\s*(\d+)$/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'));
+    if (!m) throw new Error(`no mnt_id in the fdinfo of ${path}`);
+    return Number(m[1]);
+  } finally {
+    closeSync(fd);
+  }
 }
