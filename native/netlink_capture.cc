@@ -115,6 +115,14 @@ struct Head {
   uint64_t cpu_seq = 0;
 };
 
+// The namespace fields of a FORK/EXEC (0 = unknown).
+struct Where {
+  uint32_t mount_id = 0;
+  uint32_t ns_pid = 0;
+  uint32_t pidns_inode = 0;
+  uint64_t cgroup_id = 0;
+};
+
 // Encodes records per docs/record-format.md into one reused buffer of
 // MAX_RECORD_SIZE bytes: exact sizes, zero padding, lens tables.
 class RecordEncoder {
@@ -126,7 +134,7 @@ class RecordEncoder {
   // execTime (FORK) or prevInode (EXEC). A var whose given bit is clear must be empty.
   uint32_t image(uint16_t type, uint16_t flags, const Head& h, uint32_t pid, uint32_t ppid, uint64_t inode,
                  uint64_t inode2, const uint32_t creds[CRED_WORD_COUNT], uint16_t creds_mask, uint16_t given,
-                 const Var vars[VAR_COUNT]) {
+                 const Where& where, const Var vars[VAR_COUNT]) {
     static constexpr uint32_t kMax[VAR_COUNT] = {MAX_PATH_BYTES, MAX_COMM_BYTES, MAX_ARGV_BYTES,
                                                  MAX_ENVP_BYTES, MAX_CTX_BYTES, MAX_INTERP_BYTES};
     uint32_t end = FORK_VAR;
@@ -148,6 +156,11 @@ class RecordEncoder {
     }
     put<uint16_t>(r, FORK_CREDS_MASK, creds_mask);
     put<uint16_t>(r, FORK_GIVEN, given);
+    put<uint32_t>(r, FORK_MOUNT_ID, where.mount_id);
+    put<uint32_t>(r, FORK_NS_PID, where.ns_pid);
+    put<uint32_t>(r, FORK_PIDNS_INODE, where.pidns_inode);
+    put<uint32_t>(r, FORK_RESERVED, 0);
+    put<uint64_t>(r, FORK_CGROUP_ID, where.cgroup_id);
     uint32_t at = FORK_VAR;
     for (uint32_t i = 0; i < VAR_COUNT; ++i) {
       put<uint16_t>(r, FORK_LENS + 2 * i, static_cast<uint16_t>(vars[i].len));
@@ -694,6 +707,7 @@ struct NetlinkCapture::Impl {
     if (d.have_path) {
       given |= GIVEN_PATH;
       vars[VAR_PATH] = {d.path.data(), static_cast<uint32_t>(std::min<size_t>(d.path.size(), MAX_PATH_BYTES))};
+      if (d.path_truncated) flags |= FLAG_PATH_TRUNCATED;
     }
     if (d.have_comm) {
       given |= GIVEN_COMM;
@@ -724,8 +738,13 @@ struct NetlinkCapture::Impl {
       }
       vars[VAR_CTX] = {ctx.data(), static_cast<uint32_t>(ctx.size())};
     }
+    Where where;
+    where.mount_id = d.have_path ? d.mount_id : 0;  // the mount of the image it gives
+    where.ns_pid = d.pidns_inode != 0 ? d.ns_pid : 0;  // a pid in an unknown namespace says nothing
+    where.pidns_inode = d.pidns_inode;
+    where.cgroup_id = d.cgroup_id;
     emit(enc.image(type, flags, h, pid, ppid, d.inode, 0, d.creds, static_cast<uint16_t>(d.creds_mask), given,
-                   vars));
+                   where, vars));
   }
 };
 

@@ -1,12 +1,15 @@
 // native/procfs_reader.cc: see procfs_reader.h.
 #include "procfs_reader.h"
 
+#include <algorithm>
 #include <cerrno>
+#include <cstddef>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "record.h"
@@ -21,6 +24,28 @@ constexpr char DELETED_SUFFIX[] = " (deleted)";
 constexpr size_t DELETED_LEN = sizeof(DELETED_SUFFIX) - 1;
 
 bool isGoneErrno(int e) { return e == ENOENT || e == ESRCH; }
+
+// The kernel's struct statx (include/uapi/linux/stat.h): glibc's copy of it
+// predates stx_mnt_id (Linux 5.8), which sits where glibc has padding.
+struct KernelStatx {
+  uint32_t stx_mask;
+  uint32_t stx_blksize;
+  uint64_t stx_attributes;
+  uint32_t stx_nlink;
+  uint32_t stx_uid;
+  uint32_t stx_gid;
+  uint16_t stx_mode;
+  uint16_t pad1;
+  uint64_t stx_ino;
+  uint8_t between[0x90 - 0x28];  // size, blocks, attributes_mask, times, rdev, dev
+  uint64_t stx_mnt_id;
+  uint8_t rest[0x100 - 0x98];
+};
+static_assert(offsetof(KernelStatx, stx_ino) == 0x20, "statx stx_ino");
+static_assert(offsetof(KernelStatx, stx_mnt_id) == 0x90, "statx stx_mnt_id");
+static_assert(sizeof(KernelStatx) == 0x100, "struct statx");
+constexpr unsigned kStatxIno = 0x100U;     // STATX_INO
+constexpr unsigned kStatxMntId = 0x1000U;  // STATX_MNT_ID
 
 // Reads a file of the /proc/<pid> directory into *out, at most `max` bytes.
 // Returns 0, or the errno. *eof is set when the whole file was read.
@@ -174,6 +199,16 @@ void parseStatus(const std::string& text, ProcDetails* d) {
           d->creds[CRED_WORD_FSGID] = ids[3];
           d->creds_mask |= CRED_GID | CRED_EGID | CRED_FSGID;
         }
+      } else if (klen == 5 && memcmp(p, "NSpid", 5) == 0) {
+        // "NSpid:\t300\t5": the host's view first, the process's own namespace last
+        int64_t last = 0, x;
+        const char* q = v;
+        for (;;) {
+          while (q < eol && (*q == ' ' || *q == '\t')) ++q;
+          if (!parseInt(&q, eol, &x)) break;
+          last = x;
+        }
+        if (last > 0 && last <= 0xffffffffLL) d->ns_pid = static_cast<uint32_t>(last);
       } else if (klen == 6 && (memcmp(p, "CapEff", 6) == 0 || memcmp(p, "CapPrm", 6) == 0)) {
         while (v < eol && (*v == ' ' || *v == '\t')) ++v;
         uint64_t cap;
@@ -212,7 +247,12 @@ void ProcDetails::clear() {
   have_path = have_comm = have_argv = have_envp = have_tty = have_cgroup = false;
   argv_truncated = envp_truncated = false;
   path.clear();
+  path_truncated = false;
   inode = 0;
+  mount_id = 0;
+  ns_pid = 0;
+  pidns_inode = 0;
+  cgroup_id = 0;
   comm.clear();
   argv.clear();
   envp.clear();
@@ -223,12 +263,14 @@ void ProcDetails::clear() {
   container_id.clear();
 }
 
-ProcfsReader::ProcfsReader(std::string proc_root, uint32_t argv_max, bool envs)
+ProcfsReader::ProcfsReader(std::string proc_root, uint32_t argv_max, bool envs, std::string cgroup_root)
     : root_(std::move(proc_root)),
       argv_max_(argv_max > record::MAX_ARGV_BYTES ? record::MAX_ARGV_BYTES : argv_max),
       envs_(envs) {
   long tck = ::sysconf(_SC_CLK_TCK);
   ns_per_tick_ = tck > 0 ? 1000000000ull / static_cast<uint64_t>(tck) : 10000000ull;
+  if (cgroup_root.empty()) cgroup_root = root_ == "/proc" ? "/sys/fs/cgroup" : root_ + "/../sys/fs/cgroup";
+  cgroup2_ = cgroup2MountOf(cgroup_root);
 }
 
 void ProcfsReader::read(int32_t pid, unsigned what, uint64_t started_by_ns, ProcDetails* d) {
@@ -294,12 +336,22 @@ void ProcfsReader::read(int32_t pid, unsigned what, uint64_t started_by_ns, Proc
     if (n > 0) {
       size_t len = static_cast<size_t>(n);
       if (len >= DELETED_LEN && memcmp(link + len - DELETED_LEN, DELETED_SUFFIX, DELETED_LEN) == 0) len -= DELETED_LEN;
-      if (len > MAX_PATH_BYTES) len = MAX_PATH_BYTES;
+      if (len > MAX_PATH_BYTES || static_cast<size_t>(n) == sizeof link) {
+        len = std::min<size_t>(len, MAX_PATH_BYTES);
+        d->path_truncated = true;
+      }
       d->path.assign(link, len);
       d->have_path = true;
-      struct stat sb;
-      // Follows the magic link: works for a deleted executable too.
-      if (::fstatat(dirfd, "exe", &sb, 0) == 0) d->inode = sb.st_ino;
+      // Follows the magic link: works for a deleted executable too. One call for the inode and the mount id.
+      KernelStatx sx;
+      memset(&sx, 0, sizeof sx);
+      if (::syscall(SYS_statx, dirfd, "exe", 0, kStatxIno | kStatxMntId, &sx) == 0) {
+        if (sx.stx_mask & kStatxIno) d->inode = sx.stx_ino;
+        if ((sx.stx_mask & kStatxMntId) && sx.stx_mnt_id <= 0xffffffffull) d->mount_id = static_cast<uint32_t>(sx.stx_mnt_id);
+      } else {
+        struct stat sb;
+        if (::fstatat(dirfd, "exe", &sb, 0) == 0) d->inode = sb.st_ino;  // a kernel without statx
+      }
     } else if (n < 0 && isGoneErrno(errno)) {
       d->gone = true;
     }
@@ -323,14 +375,57 @@ void ProcfsReader::read(int32_t pid, unsigned what, uint64_t started_by_ns, Proc
     }
   }
 
-  readCreds(dirfd, &text_, d);
+  readCreds(dirfd, &text_, d);  // NSpid too
+
+  char ns[64];
+  ssize_t nn = ::readlinkat(dirfd, "ns/pid", ns, sizeof ns);
+  if (nn > 0) d->pidns_inode = nsLinkInode(ns, static_cast<size_t>(nn));
 
   if (readFileAt(dirfd, "cgroup", &text_, 65536) == 0) {
     d->cgroup = cgroupPathFromFile(text_);
     d->container_id = containerIdFromCgroup(d->cgroup);
     d->have_cgroup = true;
+    // the cgroup id: the inode of its cgroup v2 directory ("/.." leads out of our cgroup namespace)
+    if (!cgroup2_.empty() && cgroupV2PathFromFile(text_, &scratch_) && !scratch_.empty() && scratch_[0] == '/' &&
+        scratch_.find("/..") == std::string::npos) {
+      scratch_.insert(0, cgroup2_);
+      struct stat sb;
+      if (::stat(scratch_.c_str(), &sb) == 0) d->cgroup_id = sb.st_ino;
+    }
   }
   ::close(dirfd);
+}
+
+bool cgroupV2PathFromFile(const std::string& text, std::string* path) {
+  size_t p = 0;
+  while (p < text.size()) {
+    size_t nl = text.find('\n', p);
+    if (nl == std::string::npos) nl = text.size();
+    if (text.compare(p, 3, "0::") == 0) {
+      path->assign(text, p + 3, nl - p - 3);
+      return true;
+    }
+    p = nl + 1;
+  }
+  return false;
+}
+
+std::string cgroup2MountOf(const std::string& root) {
+  for (const std::string& dir : {root, root + "/unified"}) {
+    if (::access((dir + "/cgroup.controllers").c_str(), F_OK) == 0) return dir;
+  }
+  return std::string();
+}
+
+uint32_t nsLinkInode(const char* link, size_t len) {
+  // "pid:[N]"
+  if (len < 3 || link[len - 1] != ']') return 0;
+  const char* open = static_cast<const char*>(memchr(link, '[', len));
+  if (!open) return 0;
+  const char* p = open + 1;
+  int64_t v;
+  if (!parseInt(&p, link + len - 1, &v) || p != link + len - 1 || v <= 0 || v > 0xffffffffLL) return 0;
+  return static_cast<uint32_t>(v);
 }
 
 std::string ttyNameFromNr(uint32_t tty_nr) {

@@ -7,22 +7,24 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chain, eventually, liveSkipReason, liveTitle, ownAndParent, startLive, type Live } from './harness.js';
-import { real, runKnownTree, type KnownTree } from './known-tree.js';
+import { cgroupInode, mountIdOf, ownPidnsInode, real, runKnownTree, scratchCgroup, type KnownTree } from './known-tree.js';
 
 const skip = liveSkipReason('netlink');
 
 describe.skipIf(skip !== undefined)(liveTitle('live netlink capture: a known process tree', skip), () => {
   let live: Live;
   let tree: KnownTree;
+  const nsCgroup = scratchCgroup();
 
   beforeAll(async () => {
     live = startLive('netlink');
-    tree = await runKnownTree();
+    tree = await runKnownTree(nsCgroup?.dir);
     await live.caughtUp(live.now());
   }, 60_000);
 
   afterAll(async () => {
     await live?.stop();
+    nsCgroup?.remove();
   });
 
   const resolve = (label: string) => live.view.resolve(tree.pids[label]!);
@@ -57,6 +59,26 @@ describe.skipIf(skip !== undefined)(liveTitle('live netlink capture: a known pro
       expect(resolve('setuid')?.credentials).toMatchObject({ uid: 65534, euid: 65534 });
       expect(resolve('exit3')?.exitCode).toBe(3 << 8);
       expect(resolve('script')?.exitCode).toBe(0);
+    });
+  });
+
+  it('has, from /proc, the pid (1) and namespace of the child in a new pid namespace, its cgroup id and the mount of its image', async () => {
+    expect(tree.nsPid).toBe(1);
+    expect(tree.nsInode).not.toBe(ownPidnsInode());
+    if (nsCgroup) expect(tree.nsCgroup).toBe(nsCgroup.path);
+    const cgroupId = tree.nsCgroup === undefined ? undefined : cgroupInode(tree.nsCgroup);
+    await eventually(() => {
+      const { own, parent } = ownAndParent(resolve('nschild'));
+      // the sleep lives long enough to be read: its EXEC has everything /proc shows
+      const sleep = own[0]!;
+      expect(sleep.path).toBe(real('/bin/sleep'));
+      expect(sleep.namespaces.nsPid).toBe(1);
+      expect(sleep.namespaces.pidnsInode).toBe(tree.nsInode);
+      if (cgroupId !== undefined) expect(sleep.namespaces.cgroupId).toBe(cgroupId);
+      expect(sleep.namespaces.mountId).toBe(mountIdOf(real('/bin/sleep')));
+      expect(sleep.pathTruncated).toBe(false);
+      // unshare, its parent, lives in this process's namespace, under its host pid
+      expect(parent?.namespaces).toMatchObject({ pidnsInode: ownPidnsInode(), nsPid: parent?.pid });
     });
   });
 

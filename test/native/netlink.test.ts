@@ -115,7 +115,9 @@ describe('netlink proc connector capture (C++, live kernel)', () => {
     if (skip) ctx.skip(skip);
     const id = '0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef';
     const creds = { uid: 1000, gid: 2000, euid: 1001, egid: 2001, fsuid: 1003, fsgid: 2003, auid: 1000, capEffective: '1024', capPermitted: String(0xa80425fb) };
-    const cases = one('reader').cases as Line[];
+    const reader = one('reader');
+    const cases = reader.cases as Line[];
+    const nowhere = { nsPid: 0, pidnsInode: 0, cgroupId: '0', mountId: 0, pathTruncated: false };
     expect(cases).toEqual([
       {
         case: 'live', exists: true, gone: false, pidReused: false, kernelThread: false, ppid: 77, startNs: 5e9, inode: 0, creds,
@@ -123,17 +125,21 @@ describe('netlink proc connector capture (C++, live kernel)', () => {
         argv: `prog\0--flag\0${'x'.repeat(19)}\0`, argvTruncated: true, // 32 bytes, cut mid-item, NUL-terminated
         envp: 'A=1\0B=2\0', envpTruncated: false,
         tty: 'pts/1', cgroup: `/system.slice/docker-${id}.scope`, containerId: id,
+        // last NSpid value, ns/pid link, inode of the cgroup's directory in the cgroup2 mount (unified/ here);
+        // no mount id for an exe that cannot be stat'ed
+        where: { nsPid: 7, pidnsInode: 4026532777, cgroupId: reader.cgroupInode, mountId: 0, pathTruncated: false },
       },
       // Started (5 s) after the event (4 s): another process got the pid; nothing is read.
-      { case: 'reused', exists: false, gone: true, pidReused: true, kernelThread: false, ppid: -1, startNs: 5e9, inode: 0, creds: {} },
-      { case: 'creds', exists: true, gone: false, pidReused: false, kernelThread: false, ppid: 77, startNs: 5e9, inode: 0, creds, tty: 'pts/1' },
+      { case: 'reused', exists: false, gone: true, pidReused: true, kernelThread: false, ppid: -1, startNs: 5e9, inode: 0, creds: {}, where: nowhere },
+      { case: 'creds', exists: true, gone: false, pidReused: false, kernelThread: false, ppid: 77, startNs: 5e9, inode: 0, creds, tty: 'pts/1', where: { ...nowhere, nsPid: 7 } },
       {
         case: 'zombie', exists: true, gone: true, pidReused: false, kernelThread: false, ppid: 1, startNs: 4e9, inode: 0,
-        creds: { uid: 5, gid: 6, euid: 5, egid: 6, fsuid: 5, fsgid: 6 }, comm: 'dead', tty: '',
+        creds: { uid: 5, gid: 6, euid: 5, egid: 6, fsuid: 5, fsgid: 6 }, comm: 'dead', tty: '', where: nowhere,
       },
-      { case: 'kthread', exists: true, gone: false, pidReused: false, kernelThread: true, ppid: 2, startNs: 3e7, inode: 0, creds: {}, comm: 'kworker/0:1', tty: '' },
-      { case: 'missing', exists: false, gone: true, pidReused: false, kernelThread: false, ppid: -1, startNs: 0, inode: 0, creds: {} },
+      { case: 'kthread', exists: true, gone: false, pidReused: false, kernelThread: true, ppid: 2, startNs: 3e7, inode: 0, creds: {}, comm: 'kworker/0:1', tty: '', where: nowhere },
+      { case: 'missing', exists: false, gone: true, pidReused: false, kernelThread: false, ppid: -1, startNs: 0, inode: 0, creds: {}, where: nowhere },
     ]);
+    expect(BigInt(reader.cgroupInode)).toBeGreaterThan(0n);
   });
 
   it('writes only records the TypeScript validator accepts, decoding to what the C++ side printed', (ctx) => {

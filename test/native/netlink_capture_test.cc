@@ -464,6 +464,9 @@ std::string detailsJson(const char* name, const ProcDetails& d) {
   if (d.have_envp) o += ",\"envp\":" + js(d.envp) + ",\"envpTruncated\":" + (d.envp_truncated ? "true" : "false");
   if (d.have_tty) o += ",\"tty\":" + js(d.tty);
   if (d.have_cgroup) o += ",\"cgroup\":" + js(d.cgroup) + ",\"containerId\":" + js(d.container_id);
+  o += ",\"where\":{\"nsPid\":" + std::to_string(d.ns_pid) + ",\"pidnsInode\":" + std::to_string(d.pidns_inode) +
+       ",\"cgroupId\":\"" + std::to_string(d.cgroup_id) + "\",\"mountId\":" + std::to_string(d.mount_id) +
+       ",\"pathTruncated\":" + (d.path_truncated ? "true" : "false") + "}";
   return o + "}";
 }
 
@@ -480,10 +483,23 @@ void printFakeProc() {
   writeFile(p + "/cmdline", std::string("prog\0--flag\0", 12) + std::string(100, 'x') + std::string(1, '\0'));
   writeFile(p + "/environ", std::string("A=1\0B=2\0", 8));
   writeFile(p + "/status", "Name:\ta\nUid:\t1000\t1001\t1002\t1003\nGid:\t2000\t2001\t2002\t2003\n"
-                           "CapPrm:\t00000000a80425fb\nCapEff:\t0000000000000400\n");
+                           "NSpid:\t4242\t7\nCapPrm:\t00000000a80425fb\nCapEff:\t0000000000000400\n");
   writeFile(p + "/loginuid", "1000");
-  writeFile(p + "/cgroup", "0::/system.slice/docker-" + id + ".scope\n");
+  writeFile(p + "/cgroup", "1:name=systemd:/x\n0::/system.slice/docker-" + id + ".scope\n");
   if (symlink("/opt/app/bin (deleted)", (p + "/exe").c_str()) != 0) return;
+  mkdir((p + "/ns").c_str(), 0755);
+  if (symlink("pid:[4026532777]", (p + "/ns/pid").c_str()) != 0) return;
+  // a cgroup2 mount (hybrid layout: in "unified") with the process's cgroup directory
+  const std::string cg = root + "/cgroupfs";
+  const std::string cg2 = cg + "/unified";
+  const std::string dirOf = cg2 + "/system.slice/docker-" + id + ".scope";
+  mkdir(cg.c_str(), 0755);
+  mkdir(cg2.c_str(), 0755);
+  mkdir((cg2 + "/system.slice").c_str(), 0755);
+  mkdir(dirOf.c_str(), 0755);
+  writeFile(cg2 + "/cgroup.controllers", "cpu memory\n");
+  struct stat cgst;
+  if (stat(dirOf.c_str(), &cgst) != 0) return;
   // pid 4343: a zombie; pid 4444: a kernel thread (ppid 2).
   const std::string z = root + "/4343";
   mkdir(z.c_str(), 0755);
@@ -495,9 +511,9 @@ void printFakeProc() {
   writeFile(k + "/stat", "4444 (kworker/0:1) I 2 0 0 0 -1 69238880 0 0 0 0 0 0 0 0 20 0 1 0 3 0 0\n");
   writeFile(k + "/comm", "kworker/0:1\n");
 
-  ProcfsReader reader(root, 32, true);
+  ProcfsReader reader(root, 32, true, cg);
   ProcDetails d;
-  std::string o = "{\"type\":\"reader\",\"cases\":[";
+  std::string o = "{\"type\":\"reader\",\"cgroupInode\":\"" + std::to_string(cgst.st_ino) + "\",\"cases\":[";
   reader.read(4242, ProcfsReader::READ_IMAGE, 6000000000ull, &d);
   o += detailsJson("live", d);
   reader.read(4242, ProcfsReader::READ_IMAGE, 4000000000ull, &d);
