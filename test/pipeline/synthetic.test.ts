@@ -221,7 +221,7 @@ describe('synthetic source', () => {
       expect([...model.keys()].sort((a, b) => a - b)).toEqual([...truth.live.keys()]);
       for (const [pid, t] of truth.live) {
         const m = model.get(pid)!;
-        expect({ ppid: m.ppid, path: m.path, argv: m.argv }, `pid ${pid}`).toEqual(t);
+        expect({ ppid: m.ppid, path: m.path, argv: m.argv }, `pid ${pid}`).toEqual({ ppid: t.ppid, path: t.path, argv: t.argv });
       }
     }
   });
@@ -423,7 +423,7 @@ describe('synthetic source', () => {
     expect(() => syntheticStream({ seed: 1, events: 1, argv: { minArgs: 3, maxArgs: 2, maxArgLength: 4 } })).toThrow(/maxArgs/);
   });
 
-  it('feeds ProcessResolver: every process live in the truth resolves to its path, argv and parent', () => {
+  it('feeds ProcessResolver: every process live in the truth resolves to its path, argv, parent, pid namespace and pid there', () => {
     for (const [opts, resolverOptions] of [
       [{ seed: 31, events: 50_000 }, { capacity: 65536 }],
       [{ seed: 32, events: 50_000, pidMax: 2000, maxLive: 500, envs: true }, { capacity: 65536, exitedRetention: 2_000_000n }],
@@ -469,12 +469,17 @@ describe('synthetic source', () => {
             break;
         }
       }
+      let namespaced = 0;
       for (const [pid, t] of truth.live) {
         const e = r.resolve(pid);
         expect(e, `pid ${pid}`).toBeDefined();
-        expect({ ppid: e!.ppid, path: e!.path, argv: e!.argv }, `pid ${pid}`).toEqual(t);
+        const ns = e!.namespaces;
+        expect({ ppid: e!.ppid, path: e!.path, argv: e!.argv, nsPid: ns.nsPid, pidnsInode: ns.pidnsInode }, `pid ${pid}`).toEqual(t);
         expect(e!.exitTime).toBe(0n);
+        expect(ns.cgroupId).toBeGreaterThan(0n);
+        if (t.nsPid !== pid) namespaced++;
       }
+      expect(namespaced).toBeGreaterThan(0); // container processes: their own pid namespace
       const stats = r.stats();
       expect(stats.rejected).toMatchObject({ tableFull: 0, kernelThread: 0, pid0: 0 });
       expect(stats.exitMisses).toBe(0);

@@ -103,7 +103,7 @@ export const STANDARD_MIX: Required<
 
 export interface SyntheticTruth {
   /** Every live process at the end of the simulation (kernel threads excepted). */
-  live: Map<number, { ppid: number; path: string; argv: string[] }>;
+  live: Map<number, { ppid: number; path: string; argv: string[]; nsPid: number; pidnsInode: number }>;
   /** Simulated operations, emitted or dropped (boot included, kernel threads excepted). */
   forks: number;
   execs: number;
@@ -220,9 +220,23 @@ interface Image {
   readonly execTime: bigint;
 }
 
+/** A pid namespace and the root mount of its processes' binaries (the host's, or a container's overlay). */
+interface PidNs {
+  readonly inode: number;
+  readonly mountId: number;
+  /** The next pid a fork takes in it (containers only: the host's pids are the pids). */
+  nextPid: number;
+}
+
+/** The host's pid namespace (the usual first namespace inode) and root mount. */
+const HOST_NS: Readonly<PidNs> = Object.freeze({ inode: 4026531836, mountId: 22, nextPid: 0 });
+
 interface Proc {
   pid: number;
   ppid: number;
+  /** Its pid namespace, and its pid there. */
+  ns: PidNs;
+  nsPid: number;
   parent: Proc | null;
   depth: number;
   image: Image;
@@ -459,6 +473,8 @@ class Host {
   private readonly roots: Proc[] = [];
   private readonly binaries: Binary[] = [];
   private readonly daemonBins = new Map<string, Binary>();
+  /** cgroup path -> its id (the inode of its directory), given in order of first use; the root's is 1. */
+  private readonly cgroupIds = new Map<string, bigint>([['/', 1n]]);
   private readonly argPool: string[] = [];
   private readonly envPool: (readonly string[])[] = [];
   private lastPid = 0;
@@ -548,7 +564,7 @@ class Host {
     const o = this.o;
     const empty: Image = { bin: makeBinary('', 0), argv: NO_STRINGS, envp: NO_STRINGS, execTime: 0n };
     const init: Proc = {
-      pid: 1, ppid: 0, parent: null, depth: 0, image: empty, comm: 'swapper/0', creds: ROOT, tty: '', containerId: '',
+      pid: 1, ppid: 0, ns: HOST_NS, nsPid: 1, parent: null, depth: 0, image: empty, comm: 'swapper/0', creds: ROOT, tty: '', containerId: '',
       cgroup: '/', cpu: 0, reaper: null, kids: null, kidAt: -1, liveAt: -1, execd: false, daemon: true,
     };
     init.reaper = init;
@@ -610,6 +626,9 @@ class Host {
       cinit.daemon = true;
       cinit.containerId = id;
       cinit.cgroup = `/system.slice/docker-${id}.scope`;
+      // clone(CLONE_NEWPID): pid 1 of a namespace of its own, on the container's root mount
+      cinit.ns = { inode: 4026532300 + 16 * i, mountId: 1000 + i, nextPid: 2 };
+      cinit.nsPid = 1;
       yield this.forkEvent(this.tick(), cinit.cpu, cinit);
       cinit.reaper = cinit; // the init of the container's pid namespace adopts its orphans
       yield this.execTo(cinit, this.daemonBinary('/usr/bin/dumb-init'), ['--', '/bin/sh', '-c', 'make -j2 ci'], env);
@@ -655,8 +674,10 @@ class Host {
 
   /** Creates a live child of `parent` copying its state (fork), with a new pid unless given. */
   private forkChild(parent: Proc, pid = this.allocPid()): Proc {
+    const ns = parent.ns;
     const child: Proc = {
-      pid, ppid: parent.pid, parent, depth: parent.depth + 1, image: parent.image, comm: parent.comm,
+      pid, ppid: parent.pid, ns, nsPid: ns === HOST_NS ? pid : ns.nextPid++,
+      parent, depth: parent.depth + 1, image: parent.image, comm: parent.comm,
       creds: parent.creds, tty: parent.tty, containerId: parent.containerId, cgroup: parent.cgroup, cpu: parent.cpu,
       reaper: parent.reaper, kids: null, kidAt: -1, liveAt: -1, execd: false, daemon: false,
     };
@@ -746,17 +767,21 @@ class Host {
     this.remember(p);
     this.counts.execs++;
     const img = p.image;
+    const ns = p.ns;
+    const cgroupId = this.cgroupId(p.cgroup);
     if (this.o.envs) {
       return {
         type: 'exec', time, cpu, pid: p.pid, ppid: p.ppid, pidns: 0, prevInode, path: bin.path, inode: bin.inode,
         comm: p.comm, argv: img.argv, argsTruncated: false, envp: img.envp, envsTruncated: false, credentials: p.creds,
         tty: p.tty, containerId: p.containerId, cgroup: p.cgroup, interpreter: bin.interpreter,
+        mountId: ns.mountId, nsPid: p.nsPid, pidnsInode: ns.inode, cgroupId,
       };
     }
     return {
       type: 'exec', time, cpu, pid: p.pid, ppid: p.ppid, pidns: 0, prevInode, path: bin.path, inode: bin.inode,
       comm: p.comm, argv: img.argv, argsTruncated: false, credentials: p.creds, tty: p.tty,
       containerId: p.containerId, cgroup: p.cgroup, interpreter: bin.interpreter,
+      mountId: ns.mountId, nsPid: p.nsPid, pidnsInode: ns.inode, cgroupId,
     };
   }
 
@@ -892,18 +917,31 @@ class Host {
   private forkEvent(time: bigint, cpu: number, p: Proc): ForkEvent {
     const img = p.image;
     const bin = img.bin;
+    const ns = p.ns;
+    // the mount of the image it runs (pid 1's first image has no file)
+    const mountId = bin.path === '' ? 0 : ns.mountId;
+    const cgroupId = this.cgroupId(p.cgroup);
     if (this.o.envs) {
       return {
         type: 'fork', time, cpu, pid: p.pid, ppid: p.ppid, pidns: 0, execTime: img.execTime, path: bin.path,
         inode: bin.inode, comm: p.comm, argv: img.argv, argsTruncated: false, envp: img.envp, envsTruncated: false,
         credentials: p.creds, tty: p.tty, containerId: p.containerId, cgroup: p.cgroup, interpreter: bin.interpreter,
+        mountId, nsPid: p.nsPid, pidnsInode: ns.inode, cgroupId,
       };
     }
     return {
       type: 'fork', time, cpu, pid: p.pid, ppid: p.ppid, pidns: 0, execTime: img.execTime, path: bin.path,
       inode: bin.inode, comm: p.comm, argv: img.argv, argsTruncated: false, credentials: p.creds, tty: p.tty,
       containerId: p.containerId, cgroup: p.cgroup, interpreter: bin.interpreter,
+      mountId, nsPid: p.nsPid, pidnsInode: ns.inode, cgroupId,
     };
+  }
+
+  /** The id of a cgroup path: stable for the stream, new paths numbered in order of first use (no randomness drawn). */
+  private cgroupId(path: string): bigint {
+    let id = this.cgroupIds.get(path);
+    if (id === undefined) this.cgroupIds.set(path, (id = BigInt(2000 + this.cgroupIds.size)));
+    return id;
   }
 
   private kthreadEvent(pid: number, ppid: number, comm: string): ForkEvent {
@@ -1157,9 +1195,11 @@ class SyntheticSource {
   }
 
   truth(): SyntheticTruth {
-    const live = new Map<number, { ppid: number; path: string; argv: string[] }>();
+    const live = new Map<number, { ppid: number; path: string; argv: string[]; nsPid: number; pidnsInode: number }>();
     const procs = [...this.host.liveProcs()].sort((x, y) => x.pid - y.pid);
-    for (const p of procs) live.set(p.pid, { ppid: p.ppid, path: p.image.bin.path, argv: [...p.image.argv] });
+    for (const p of procs) {
+      live.set(p.pid, { ppid: p.ppid, path: p.image.bin.path, argv: [...p.image.argv], nsPid: p.nsPid, pidnsInode: p.ns.inode });
+    }
     return { live, ...this.host.counts, lost: this.lost };
   }
 }
