@@ -169,10 +169,13 @@ export function applyFork(t: ProcessTable, a: ForkArgs): number {
     flags |= t.flags[parent]! & (F_ARGS_TRUNCATED | F_ENVS_TRUNCATED | F_PATH_TRUNCATED);
     baseCreds = t.credsId[parent]!;
     baseCtx = t.ctxId[parent]!;
-    if (a.inode !== 0 && t.inode[parent] !== 0 && a.inode !== t.inode[parent]) {
-      // an exec of the parent was never seen: the kernel's view wins
-      flags |= F_PARENT_MISSING;
-      t.counters[C.forkInodeMismatch]!++;
+    if (a.inode !== 0 && a.inode !== t.inode[parent]) {
+      if (t.inode[parent] !== 0) {
+        // an exec of the parent was never seen
+        flags |= F_PARENT_MISSING;
+        t.counters[C.forkInodeMismatch]!++;
+      }
+      // the kernel's view wins, also over a parent whose image was never known (inode 0)
       t.inode[row] = a.inode;
       a.pathId = take(t, row, t.pathId, a.pathId);
       // the truncation flag goes with the path

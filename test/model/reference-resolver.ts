@@ -263,10 +263,6 @@ export class ReferenceResolver {
         execTime: parent.execTime,
         exitTime: 0n,
         exitCode: 0,
-        // AMBIGUITY: when the parent's cached inode is 0 and the event's is
-        // not, the child still copies the parent's inode (0) and path: the
-        // contract lists only comm/credentials/tty/containerId/cgroup as
-        // event overrides; the inode rule applies only to two non-zero inodes.
         path: parent.path,
         pathTruncated: parent.pathTruncated,
         basename: parent.basename,
@@ -290,18 +286,22 @@ export class ReferenceResolver {
         namespaces: givenNamespaces(ev) ?? { ...parent.namespaces, nsPid: 0 },
         ancestor: parent,
       };
-      if (eventInode !== 0 && parent.inode !== 0 && eventInode !== parent.inode) {
-        // An exec of the parent we never saw. AMBIGUITY: argv, envp, comm and
-        // interpreter are still the parent's (the contract changes only the
-        // inode and, when given, the path).
-        node.isParentMissing = true;
+      if (eventInode !== 0 && eventInode !== parent.inode) {
+        // The event's image wins: an exec of the parent we never saw (both
+        // inodes known), or a parent whose image was never known (inode 0,
+        // nothing missed). AMBIGUITY: argv, envp, comm and interpreter are
+        // still the parent's (the contract changes only the inode and, when
+        // given, the path).
+        if (parent.inode !== 0) {
+          node.isParentMissing = true;
+          this.stats.forkInodeMismatch++;
+        }
         node.inode = eventInode;
         if (eventPath !== undefined) {
           node.path = eventPath;
           node.pathTruncated = pathCut(eventPath, ev.pathTruncated);
           node.basename = basenameOf(eventPath);
         }
-        this.stats.forkInodeMismatch++;
       }
     } else {
       const path = eventPath ?? '';
