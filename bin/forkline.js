@@ -8,11 +8,13 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 if (existsSync(join(root, 'scripts', 'bootstrap.mjs'))) {
   const { ensureSystem, ensureMounts, ensureInstalled, ensureBuilt, ensureNativeBuilt } = await import('../scripts/bootstrap.mjs');
-  await ensureSystem();
-  ensureMounts();
+  // only the live agent needs the system packages, the mounts and the native parts
+  const live = process.argv[2] === 'run';
+  if (live) await ensureSystem();
+  if (live) ensureMounts();
   ensureInstalled();
   ensureBuilt();
-  ensureNativeBuilt();
+  if (live) ensureNativeBuilt();
 }
 const { main } = await import('../dist/cli/main.js');
 process.exitCode = await main(process.argv);

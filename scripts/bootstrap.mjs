@@ -23,6 +23,7 @@ function run(cmd, args) {
 }
 
 function newestMtime(dir) {
+  if (!statSync(dir).isDirectory()) return statSync(dir).mtimeMs;
   let newest = 0;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const p = join(dir, entry.name);
@@ -78,8 +79,18 @@ export function ensureBuilt() {
   run('npm', ['run', '--silent', 'build:ts']);
 }
 
-/** The BPF object and the addon (their build skips what is up to date); reported, not fatal, when the system lacks a dependency. */
+/** Whether the BPF object or the addon is missing or older than its sources (checked here: spawning npm costs a second). */
+function nativeStale() {
+  const older = (target, sources) => !existsSync(target) || statSync(target).mtimeMs < Math.max(...sources.map((p) => (existsSync(p) ? newestMtime(p) : 0)));
+  return (
+    older(join(root, 'build', 'Release', 'forkline.node'), [join(root, 'native'), join(root, 'binding.gyp')]) ||
+    older(join(root, 'dist', 'bpf', 'forkline.bpf.o'), [join(root, 'bpf')])
+  );
+}
+
+/** The BPF object and the addon when missing or stale; reported, not fatal, when the system lacks a dependency. */
 export function ensureNativeBuilt() {
+  if (!nativeStale()) return;
   const r = spawnSync('npm', ['run', '--silent', 'build:native', '--', ...(isRoot ? [] : ['--optional'])], {
     cwd: root,
     stdio: ['ignore', 'inherit', 'inherit'],

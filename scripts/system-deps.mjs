@@ -3,11 +3,21 @@
 // what is missing when it runs as root) and build-native.mjs (which says
 // the exact command otherwise).
 
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { accessSync, constants, existsSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
 
+/** Whether an executable named cmd is on PATH (no shell spawned: this runs before every `forkline run`). */
 function onPath(cmd) {
-  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (dir === '') continue;
+    try {
+      accessSync(join(dir, cmd), constants.X_OK);
+      return true;
+    } catch {
+      // not here
+    }
+  }
+  return false;
 }
 
 /** [Debian package, present?] for every build and run dependency of the addon and the BPF programs. */
