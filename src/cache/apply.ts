@@ -13,6 +13,7 @@ import { deriveNamespaces, NS_MOUNT_ID, NS_NS_PID } from './namespaces.js';
 import { APPLY_DELAY_ITERATIONS, applyDelay } from './test-hooks.js';
 import {
   F_ARGS_TRUNCATED,
+  F_CURRENT,
   F_ENVS_TRUNCATED,
   F_EXIT_QUEUED,
   F_IS_EXEC,
@@ -21,6 +22,7 @@ import {
   F_PATH_TRUNCATED,
   F_REMOTE_PARENT,
   F_REPARENTED,
+  F_TOMBSTONE,
   F_USED,
   ProcessTable,
   SOURCE_EVENT,
@@ -416,9 +418,28 @@ export function applyRename(t: ProcessTable, pid: number, pidns: number, commId:
  * A child in another shard forked from (ppid, pidns) at `forkTime` (LINK):
  * hold the parent entry of that time for it. `inode` is the child's image
  * at fork: a difference with the parent's is a lost exec of the parent.
+ *
+ * `atFork`: the LINK the router sent with the fork itself, applied at the
+ * fork's place in the stream, so this table is as it was at the fork. The
+ * parent is then what ProcessResolver takes: the current entry of ppid.
+ * When there is none but findAt finds a retired instance (flushed or
+ * replaced, held for children that forked before), that instance was not
+ * the parent: a tombstone at forkTime (F_TOMBSTONE) makes this child, and
+ * any later one, resolve no parent. Counted as a link miss; the tombstone
+ * is held by this link like a parent (true), and the child's UNLINK frees it.
  */
-export function applyLink(t: ProcessTable, ppid: number, pidns: number, forkTime: bigint, inode: number): boolean {
+export function applyLink(t: ProcessTable, ppid: number, pidns: number, forkTime: bigint, inode: number, atFork = false): boolean {
   const row = t.findAt(ppid, pidns, forkTime);
+  if (row >= 0 && atFork && (t.flags[row]! & (F_CURRENT | F_TOMBSTONE)) === 0 && t.lookup(ppid, pidns) < 0) {
+    t.counters[C.linkMisses]!++;
+    return t.addTombstone(ppid, pidns, forkTime) >= 0;
+  }
+  if (row >= 0 && (t.flags[row]! & F_TOMBSTONE) !== 0) {
+    t.counters[C.linkMisses]!++;
+    if (!atFork) return false;
+    t.addRemoteRef(row);
+    return true;
+  }
   if (row < 0) {
     t.counters[C.linkMisses]!++;
     return false;

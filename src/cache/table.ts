@@ -37,6 +37,16 @@ export const F_REMOTE_PARENT = 512;
 export const F_REPARENTED = 1024;
 /** The path was cut (the kernel's walk gave up, or PATH_MAX here): it is not the whole path. */
 export const F_PATH_TRUNCATED = 2048;
+/**
+ * Not an entry: a marker in the pid index, keyed (pid, forkTime), saying that
+ * a child in another shard forked from pid at forkTime when pid had no entry
+ * in the live cache (LINK of a fork that found only a retired instance, still
+ * held for older children). findAt returns it for that time and later, so
+ * those children resolve no parent, as in ProcessResolver. Held by the
+ * remote links of those children, freed with the last UNLINK; not counted
+ * in rowsUsed.
+ */
+export const F_TOMBSTONE = 16384;
 const SOURCE_SHIFT = 12;
 const SOURCE_BITS = 3 << SOURCE_SHIFT;
 
@@ -419,6 +429,27 @@ export class ProcessTable {
     this.refs[row]!++;
   }
 
+  /**
+   * A tombstone row for (pid, pidns) at `time` (see F_TOMBSTONE), held by
+   * one remote link. -1 when no row is free.
+   */
+  addTombstone(pid: number, pidns: number, time: bigint): number {
+    const row = this.allocRow();
+    if (row < 0) return -1;
+    this.meta[M_ROWS_USED]!--; // not an entry
+    this.beginWrite(row);
+    this.pid[row] = pid;
+    this.ppid[row] = 0;
+    this.setPidns(row, pidns);
+    this.forkTime[row] = time;
+    this.execTime[row] = 0n;
+    this.inode[row] = 0;
+    this.flags[row] = F_USED | F_TOMBSTONE;
+    this.endWrite(row);
+    this.addRemoteRef(row);
+    return row;
+  }
+
   /** A remote link to `row` is gone (UNLINK). False when it had none (bad input, counted by the caller). */
   dropRemoteRef(row: number): boolean {
     if (this.remoteRefs[row] === 0) return false;
@@ -568,10 +599,10 @@ export class ProcessTable {
     this.pathId[row] = this.commId[row] = this.argvId[row] = this.envpId[row] = 0;
     this.ctxId[row] = this.interpId[row] = this.nsId[row] = 0;
     this.credsId[row] = this.creds.unknownId;
+    if ((this.flags[row]! & F_TOMBSTONE) === 0) this.meta[M_ROWS_USED]!--; // a tombstone was never counted
     this.flags[row] = 0;
     this.ancestor[row] = this.meta[M_FREE_HEAD]!; // free-list link
     this.meta[M_FREE_HEAD] = row;
-    this.meta[M_ROWS_USED]!--;
     this.endWrite(row);
   }
 

@@ -13,7 +13,7 @@ import { entriesToDot, entriesToJSON, type EntryViews } from './export.js';
 import { entryEnvp } from './entry.js';
 import { ArgvScrubber, envNames } from './scrub.js';
 import { PipelineControl, shardOf, type PipelineHandles } from './shards.js';
-import { F_CURRENT, F_PARENT_MISSING, F_REMOTE_PARENT, F_REPARENTED, ProcessTable } from './table.js';
+import { F_CURRENT, F_PARENT_MISSING, F_REMOTE_PARENT, F_REPARENTED, F_TOMBSTONE, ProcessTable } from './table.js';
 import type { ProcessEntry } from './types.js';
 import { UserNames } from './users.js';
 
@@ -161,6 +161,12 @@ export class Cursor {
       }
       if (!this.load(shard, row)) return this.markStale();
       if (this.pid !== ppid || this.forkTime > forkTime) continue; // reused under us: probe again
+      if ((this.flags & F_TOMBSTONE) !== 0) {
+        // the parent had left the live cache when the child forked: no parent (back on the child)
+        if (!this.load(childShard, childRow) || this.seq !== childSeq) return this.markStale();
+        this.parentUnresolved = true;
+        return false;
+      }
       if (Atomics.load(t.seq, childRow) !== childSeq) return this.markStale();
       return true;
     }

@@ -65,6 +65,7 @@ import {
   GIVEN_ENVP,
   GIVEN_INTERP,
   GIVEN_PATH,
+  H_CPU,
   H_FLAGS,
   H_GSEQ,
   H_PIDNS,
@@ -103,6 +104,9 @@ import {
   VAR_INTERP,
   VAR_PATH,
 } from './record.js';
+
+/** The cpu field of the LINK/UNLINK messages a shard worker sends (the router's LINKs carry the fork's cpu). */
+export const FROM_WORKER_CPU = 0xffffffff;
 
 export interface RecordApplierOptions {
   /** This table's shard and the number of shards (1 for ProcessResolver). */
@@ -198,7 +202,11 @@ export class RecordApplier {
         this.reparent(dv.getUint32(off + REPARENT_PID, true), dv.getUint32(off + REPARENT_PPID, true), pidns);
         break;
       case REC_LINK:
-        applyLink(t, dv.getUint32(off + LINK_PPID, true), pidns, dv.getBigUint64(off + LINK_FORK_TIME, true), u64(dv, off + LINK_INODE));
+        // the router's LINK of a fork carries the fork's cpu; a worker's (reparent) carries FROM_WORKER_CPU
+        applyLink(
+          t, dv.getUint32(off + LINK_PPID, true), pidns, dv.getBigUint64(off + LINK_FORK_TIME, true), u64(dv, off + LINK_INODE),
+          dv.getUint32(off + H_CPU, true) !== FROM_WORKER_CPU,
+        );
         break;
       case REC_UNLINK:
         applyUnlink(t, dv.getUint32(off + UNLINK_PPID, true), pidns, dv.getBigUint64(off + UNLINK_FORK_TIME, true));

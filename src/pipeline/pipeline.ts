@@ -446,7 +446,7 @@ export class Pipeline {
             const pidns = dv.getUint32(off + H_PIDNS, true);
             if (ppid > 0 && shardOf(ppid, pidns, this.shards) === shard) {
               const forkTime = dv.getBigUint64(off + H_TIME, true);
-              if (applyLink(table, ppid, pidns, forkTime, getU64(dv, off + FORK_INODE))) {
+              if (applyLink(table, ppid, pidns, forkTime, getU64(dv, off + FORK_INODE), true)) {
                 const key = `${pidns}:${ppid}:${forkTime}`;
                 replayed.set(key, (replayed.get(key) ?? 0) + 1);
               }

@@ -7,7 +7,7 @@
 import { C } from '../cache/counters.js';
 import { PipelineControl } from '../cache/shards.js';
 import { ProcessTable, type LinkKeys, type ProcessTableHandles } from '../cache/table.js';
-import { RecordApplier } from '../pipeline/apply-record.js';
+import { FROM_WORKER_CPU, RecordApplier } from '../pipeline/apply-record.js';
 import { encodeLink, encodeUnlink, LINK_SIZE, UNLINK_SIZE } from '../pipeline/record.js';
 import { shardOf } from '../cache/shards.js';
 import { ShardRing } from '../pipeline/ring.js';
@@ -27,8 +27,6 @@ export interface ShardWorkerData {
   resumeCursor: number;
 }
 
-/** The cpu field of the LINK/UNLINK messages a worker sends (the router's own LINKs carry the fork's cpu). */
-const FROM_WORKER_CPU = 0xffffffff;
 
 /** Records applied between two publications of the watermark. */
 const BATCH = 512;

@@ -49,6 +49,12 @@ async function runBoth(options: SyntheticOptions, shards: number, ringBytes?: nu
 const FOUND: [SyntheticOptions, number][] = [
   [{ seed: 1974855391, events: 4066, pidMax: 790, lostRate: 0.04999999999999987, reorderRate: 0, execBombRate: 3.9141374331931217e-218, flushEvery: 1000, envs: true, cpus: 4, containers: 1, kernelThreadRate: 0 }, 65536],
   [{ seed: 781367137, events: 1585, pidMax: 408, lostRate: 0.04999999999999999, reorderRate: 3.6420982918269357e-212, execBombRate: 1.1538702675469693e-206, flushEvery: 100, envs: false, cpus: 2, containers: 3, kernelThreadRate: 0 }, 1048576],
+  // a fork (lost fork and exec of a reused pid 719) from a parent pid with no
+  // entry in the live cache, whose previous instance was flushed but still
+  // held, in its shard, by a child in another shard: the LINK must not take
+  // that retired instance as the parent (see 'a child forked after the parent
+  // was flushed' below)
+  [{ seed: 1407360249, events: 4995, pidMax: 993, lostRate: 0.03, reorderRate: 0, execBombRate: 0.01, flushEvery: 250, envs: false, cpus: 1, containers: 0, kernelThreadRate: 0 }, 65536],
 ];
 
 const streamOptions: fc.Arbitrary<SyntheticOptions> = fc.record({
@@ -166,6 +172,28 @@ describe('links to a parent that had exited (not yet flushed) when the child for
       expect(chainFields(ref.resolve(C)).map((e) => [e.pid, e.isParentMissing])).toEqual([[C, false], [P, false]]);
       const { pipeline } = await pipelineOver(events, shards);
       expect(lineageDiff(ref, pipeline.reader(), [P, C])).toEqual([]);
+    });
+
+    it(`a child forked after the parent was flushed has no parent, though an older child still holds that parent (${shards} shard(s))`, async () => {
+      // ProcessResolver: the parent is the current entry of ppid; a flushed one is not, even while an older child keeps it as ancestor
+      const C2 = [...Array(100).keys()].map((i) => 200 + i).find((p) => [2, 4].every((n) => shardOf(p, 0, n) !== shardOf(P, 0, n)))!;
+      const events = [
+        fork(P, 0, 10n, 5, '/bin/p'), fork(C, P, 20n, 5, '/bin/p'), exit(P, 30n), flush(1000n),
+        fork(C2, P, 1010n, 7, '/bin/q'), exit(C, 1020n), exit(C2, 1030n), flush(2000n),
+      ];
+      const ref = reference(encodeAll(events), opts);
+      const { pipeline, summary } = await pipelineOver(events.slice(0, 5), shards);
+      const ref5 = reference(encodeAll(events.slice(0, 5)), opts);
+      expect(chainFields(ref5.resolve(C2)).map((e) => [e.pid, e.isParentMissing])).toEqual([[C2, true]]);
+      expect(chainFields(ref5.resolve(C)).map((e) => e.pid)).toEqual([C, P]);
+      expect(lineageDiff(ref5, pipeline.reader(), [P, C, C2])).toEqual([]);
+      expect(summary.rows).toBe(ref5.stats().rows);
+      // once both children are gone, nothing is left: the parent's row and the tombstone are freed
+      const after = await pipelineOver(events, shards);
+      expect(ref.stats().rows).toBe(0);
+      expect(after.summary.rows).toBe(0);
+      expect(lineageDiff(ref, after.pipeline.reader(), [P, C, C2])).toEqual([]);
+      expect(after.pipeline.stats().shards.reduce((n, s) => n + s.counters.unlinkMisses, 0)).toBe(0);
     });
 
     it(`the parent's row is reclaimed once the child is gone, after the parent's pid was reused (${shards} shard(s))`, async () => {
