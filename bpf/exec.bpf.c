@@ -6,7 +6,8 @@
  * from bprm->filename) path is the script as exec was given it (relative
  * names prefixed with the cwd) and interp the interpreter's absolute path;
  * the script's path is then remembered by tgid (script_image) for the FORKs
- * of that process, and forgotten at any other exec. */
+ * of that process (when it fits FL_SCRIPT_PATH_MAX), and forgotten at any
+ * other exec. */
 #include "forkline.bpf.h"
 
 static __always_inline int fl_remember_image(void)
@@ -75,14 +76,21 @@ static __always_inline __u32 fl_script_path(struct fl_scratch *s, __u32 off, str
 
 /* Remembers that process tgid now runs a script: the path just written to
  * rec at off (len bytes) and the interpreter's inode, for its FORKs
- * (script_image). */
+ * (script_image). A path longer than FL_SCRIPT_PATH_MAX (or empty) is not
+ * remembered: the entry an earlier exec may have left is deleted, and the
+ * process's FORKs fall back to mm->exe_file. Nothing when script_images_on
+ * is 0. */
 static __always_inline void fl_remember_script(struct fl_scratch *s, __u32 tgid, __u64 inode, __u32 off,
 					       __u64 len, __u32 truncated)
 {
-	/* 64-bit, kept from clang: the clamp is the bound the verifier sees */
+	if (!script_images_on)
+		return;
+	/* 64-bit, kept from clang: the check is the bound the verifier sees */
 	barrier_var(len);
-	if (len > FL_PATH_MAX)
-		len = FL_PATH_MAX;
+	if (len == 0 || len > FL_SCRIPT_PATH_MAX) {
+		bpf_map_delete_elem(&script_image, &tgid);
+		return;
+	}
 	s->script.inode = inode;
 	s->script.len = len;
 	s->script.truncated = truncated;
@@ -127,7 +135,8 @@ int BPF_PROG(fl_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 		fl_remember_script(s, x->pid, x->inode, off, len, trunc);
 	} else {
 		len = fl_file_path(s, off, file, &trunc);
-		bpf_map_delete_elem(&script_image, &x->pid); /* no longer a script */
+		if (script_images_on)
+			bpf_map_delete_elem(&script_image, &x->pid); /* no longer a script */
 	}
 	r->lens[VAR_PATH] = len;
 	r->given |= GIVEN_PATH;

@@ -24,7 +24,8 @@ int BPF_PROG(fl_exit, struct task_struct *task, bool group_dead)
 	e.pid = BPF_CORE_READ(task, tgid);
 	e.exitCode = code;
 	fl_output(&e.header, EXIT_SIZE);
-	bpf_map_delete_elem(&script_image, &e.pid); /* it ran a script: forget it */
+	if (script_images_on)
+		bpf_map_delete_elem(&script_image, &e.pid); /* it ran a script: forget it */
 	return 0;
 }
 

@@ -8,24 +8,30 @@
  *
  * When the parent runs a script (its script_image entry, set by its EXEC),
  * the FORK is self-contained about it too: path = the script, interp = the
- * interpreter (mm->exe_file), and the child gets a copy of the entry. */
+ * interpreter (mm->exe_file), and the child gets a copy of the entry. A
+ * script whose path did not fit FL_SCRIPT_PATH_MAX has no entry: its FORKs
+ * carry path = mm->exe_file (the interpreter) and no interp. */
 #include "forkline.bpf.h"
 
 /* Copies the script_image entry of process tgid to s->script; true when
  * there is one and it is about the image the child runs (same inode: an
- * entry left by a reused pid, or an exe_file changed by prctl, is ignored). */
+ * entry left by a reused pid, or an exe_file changed by prctl, is ignored).
+ * Always false when script_images_on is 0 (the map is never written). */
 static __always_inline int fl_script_of(struct fl_scratch *s, __u32 tgid, __u64 inode)
 {
-	struct fl_script *v = bpf_map_lookup_elem(&script_image, &tgid);
+	struct fl_script *v;
 	__u64 len;
 
+	if (!script_images_on)
+		return 0;
+	v = bpf_map_lookup_elem(&script_image, &tgid);
 	if (!v)
 		return 0;
 	/* copied first: the entry may be evicted and reused meanwhile */
 	s->script.inode = v->inode;
 	len = v->len;
 	barrier_var(len);
-	if (len > FL_PATH_MAX)
+	if (len > FL_SCRIPT_PATH_MAX)
 		return 0;
 	s->script.len = len;
 	s->script.truncated = v->truncated;
@@ -70,8 +76,8 @@ int BPF_PROG(fl_fork, struct task_struct *parent, struct task_struct *child)
 		/* the parent runs a script: so does the child, until it execs */
 		slen = s->script.len; /* 64-bit, kept from clang: the clamp is the verifier's bound */
 		barrier_var(slen);
-		if (slen > FL_PATH_MAX)
-			slen = FL_PATH_MAX;
+		if (slen > FL_SCRIPT_PATH_MAX)
+			slen = FL_SCRIPT_PATH_MAX;
 		bpf_probe_read_kernel(FL_AT(s->rec, off, FL_OFF_MASK), slen, s->script.path);
 		len = slen;
 		r->lens[VAR_PATH] = len;

@@ -51,6 +51,9 @@ _Static_assert(FL_TTY_MAX + 1 + FL_CID_LEN + 1 + FL_PATH_MAX <= MAX_CTX_BYTES, "
 const volatile __u32 argv_max __weak = 4096;
 /* Non-zero: FORK and EXEC carry envp. */
 const volatile __u32 capture_envs __weak = 0;
+/* Zero: script_image is never written (the loader's script_images = 0; the
+ * map is then 1 entry): every FORK of a script falls back to mm->exe_file. */
+const volatile __u32 script_images_on __weak = 1;
 
 /* ---- maps ---------------------------------------------------------------- */
 
@@ -102,15 +105,19 @@ struct {
  * at fork, so that a FORK of a script names the script (path) and its
  * interpreter (interp, = mm->exe_file) without the parent's entry in the
  * cache. An LRU: when full, the least recently used entry is evicted and
- * that process's forks fall back to path = mm->exe_file, no interp. The map
- * is preallocated: 8192 elements of 4112-byte value + key + element header,
- * and the buckets: memlock 34276224 bytes (~32.7 MiB), see docs/bpf.md. */
-#define FL_SCRIPT_ENTRIES 8192
+ * that process's forks fall back to path = mm->exe_file, no interp. A
+ * script path longer than FL_SCRIPT_PATH_MAX is not remembered (its entry
+ * is deleted: same fallback). The map is preallocated: FL_SCRIPT_ENTRIES
+ * (the loader's script_images option) elements of 1040-byte value + key +
+ * element header, and the buckets: memlock 4555648 bytes (~4.3 MiB) at
+ * 4096 entries, see docs/bpf.md. */
+#define FL_SCRIPT_ENTRIES 4096   /* default max_entries; the loader sets it */
+#define FL_SCRIPT_PATH_MAX 1024  /* bytes of script path an entry holds */
 struct fl_script {
 	__u64 inode;     /* of mm->exe_file (the interpreter) at the exec: checked at fork */
-	__u32 len;       /* bytes of path[] used, at most FL_PATH_MAX */
+	__u32 len;       /* bytes of path[] used, 1..FL_SCRIPT_PATH_MAX */
 	__u32 truncated; /* the path was cut (FLAG_PATH_TRUNCATED of the EXEC) */
-	__u8 path[FL_PATH_MAX]; /* the EXEC record's path bytes (no NUL) */
+	__u8 path[FL_SCRIPT_PATH_MAX]; /* the EXEC record's path bytes (no NUL) */
 };
 
 struct {

@@ -20,6 +20,7 @@ namespace forkline {
 namespace {
 
 constexpr uint32_t kArgvMaxCompiled = 8192;  // FL_ARGV_MAX in bpf/forkline.bpf.h
+constexpr uint32_t kScriptImagesMax = 65536;  // script_image entries: ~1.1 KiB of locked memory each
 constexpr const char* kKernelBtf = "/sys/kernel/btf/vmlinux";
 
 bool fail(BpfError* err, const char* code, std::string message) {
@@ -145,6 +146,10 @@ std::unique_ptr<BpfProgramSet> BpfProgramSet::load(const BpfOptions& opts, BpfEr
     fail(err, "ERR_BPF_OPTIONS", "argv_max_bytes must be in 1.." + std::to_string(kArgvMaxCompiled) + ", got " + std::to_string(opts.argv_max_bytes));
     return nullptr;
   }
+  if (opts.script_images > kScriptImagesMax) {
+    fail(err, "ERR_BPF_OPTIONS", "script_images must be in 0.." + std::to_string(kScriptImagesMax) + " (processes running a script remembered at once, ~1.1 KiB of locked kernel memory each; 0 disables), got " + std::to_string(opts.script_images));
+    return nullptr;
+  }
   if (!has_bpf_privilege()) {
     fail(err, "ERR_BPF_PRIVILEGE", "loading BPF programs needs root, or CAP_BPF and CAP_PERFMON (euid " + std::to_string(geteuid()) + " has neither): run as root or grant the capabilities");
     return nullptr;
@@ -197,7 +202,10 @@ std::unique_ptr<BpfProgramSet> BpfProgramSet::load(const BpfOptions& opts, BpfEr
   }
   if (!set_max_entries(raw, "cpu_rings", cpus, err) || !set_max_entries(raw, "scratch", cpus, err) ||
       !set_rodata_u32(raw, "argv_max", opts.argv_max_bytes, err) ||
-      !set_rodata_u32(raw, "capture_envs", opts.capture_envs ? 1 : 0, err))
+      !set_rodata_u32(raw, "capture_envs", opts.capture_envs ? 1 : 0, err) ||
+      // 0: the map stays (the programs reference it) at 1 entry and is never written
+      !set_max_entries(raw, "script_image", opts.script_images ? opts.script_images : 1, err) ||
+      !set_rodata_u32(raw, "script_images_on", opts.script_images ? 1 : 0, err))
     return nullptr;
 
   int rc = bpf_object__load(raw);

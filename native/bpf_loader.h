@@ -19,6 +19,11 @@ struct BpfOptions {
   uint32_t ring_bytes_per_cpu = 4u << 20;  // power of two, >= page size
   uint32_t argv_max_bytes = 4096;          // bytes of argv (and envp) per record: 1..8192
   bool capture_envs = false;               // FORK and EXEC carry envp
+  // max_entries of script_image: processes running a script whose FORKs name
+  // the script (~1.1 KiB of locked kernel memory each). 0..65536; 0 = never
+  // remember scripts (the map is kept at 1 entry; FORKs of a script then give
+  // path = the interpreter, no interp).
+  uint32_t script_images = 4096;
   std::string verifier_log_path;           // when a program is rejected, the verifier log is written here
 };
 
