@@ -94,6 +94,7 @@ class Capture : public Napi::ObjectWrap<Capture> {
     bpf_.argv_max_bytes = uint_opt(o, "argvMaxBytes", bpf_.argv_max_bytes);
     bpf_.capture_envs = bool_opt(o, "captureEnvs", false);
     bpf_.verifier_log_path = string_opt(o, "verifierLogPath", "");
+    bpf_.script_images = uint_opt(o, "scriptImages", bpf_.script_images);
     netlink_.proc_root = string_opt(o, "procRoot", netlink_.proc_root);
     netlink_.argv_max_bytes = bpf_.argv_max_bytes;
     netlink_.capture_envs = bpf_.capture_envs;

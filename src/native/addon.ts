@@ -19,6 +19,8 @@ export interface CaptureOptions {
   verifierLogPath?: string;
   procRoot?: string;
   reorderWindowUs?: number;
+  /** Processes running a script whose path the kernel remembers for their forks (docs/bpf.md; 0..65536, default 4096). */
+  scriptImages?: number;
 }
 
 /** Counters of the native capture thread (u64 as bigint). */

@@ -46,3 +46,13 @@ for (const kind of ['bpf', 'netlink'] as const) {
     }, 60_000);
   });
 }
+
+const bpfSkip = liveSkipReason('bpf');
+describe.skipIf(bpfSkip !== undefined)(liveTitle('live bpf capture: options out of range', bpfSkip), () => {
+  it('a script-image table over its bound is refused with ERR_BPF_OPTIONS, nothing left loaded', () => {
+    const before = fds();
+    const source = new CaptureSource({ kind: 'bpf', snapshot: false, scriptImages: 70_000 });
+    expect(() => source.start()).toThrow(expect.objectContaining({ code: 'ERR_BPF_OPTIONS', message: expect.stringMatching(/script_images must be in 0\.\.65536/) }));
+    expect(fds()).toBe(before);
+  });
+});

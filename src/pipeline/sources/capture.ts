@@ -36,6 +36,8 @@ export interface CaptureSourceOptions {
   captureEnvs?: boolean;
   /** Reorder window of the BPF per-CPU merge, microseconds (default 5000). */
   reorderWindowUs?: number;
+  /** BPF: processes running a script whose script path is remembered for their forks (0..65536, default 4096; ~1.1 KiB of locked kernel memory each). */
+  scriptImages?: number;
   /** Where the verifier log goes when the kernel rejects a program. */
   verifierLogPath?: string;
   /** Skip the /proc snapshot (tests of the live stream alone). */
@@ -89,6 +91,7 @@ export class CaptureSource implements RecordSource {
         verifierLogPath: opts.verifierLogPath ?? '/tmp/forkline-verifier.log',
         procRoot: opts.procRoot ?? '/proc',
         reorderWindowUs: opts.reorderWindowUs,
+        scriptImages: opts.scriptImages,
       },
       // once per consumer sleep, on the main thread: the wake-up a native thread cannot do
       () => ring.wakeConsumer(),
