@@ -64,6 +64,8 @@ export interface Addon {
   Capture: new (options: CaptureOptions, wake: () => void) => NativeCapture;
   /** CLOCK_BOOTTIME now, ns: the clock of record times. */
   bootTimeNs(): bigint;
+  /** SO_PEERCRED of a connected UNIX socket's fd (the query socket's peer check). */
+  peerCredentials(fd: number): { pid: number; uid: number; gid: number };
 }
 
 export const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');

@@ -18,17 +18,11 @@ export interface PeerCredentials {
 /** Reads the peer of an accepted UNIX socket; throws when it cannot. */
 export type PeerReader = (socket: Socket) => PeerCredentials;
 
-interface PeerAddon {
-  peerCredentials?: (fd: number) => PeerCredentials;
-}
-
 /** SO_PEERCRED on the fd of the socket's libuv handle (Node 20: `_handle.fd`, a number on Linux). */
 export const readPeerCredentials: PeerReader = (socket) => {
   const fd = (socket as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
   if (typeof fd !== 'number' || fd < 0) throw new Error('the connection has no file descriptor to read its peer from');
-  const fn = (loadAddon() as unknown as PeerAddon).peerCredentials;
-  if (typeof fn !== 'function') throw new Error('the native addon has no peerCredentials(): rebuild it (npm run build:native)');
-  const c = fn(fd);
+  const c = loadAddon().peerCredentials(fd);
   if (!Number.isInteger(c?.uid) || !Number.isInteger(c?.gid) || !Number.isInteger(c?.pid)) throw new Error('peerCredentials() returned no credentials');
   return c;
 };
