@@ -44,7 +44,10 @@ export interface LiveOptions {
   shards?: number;
   capacity?: number;
   recorder?: ReplayWriter;
+  /** Bytes of the capture ring (native thread -> router). */
   ringBytes?: number;
+  /** Bytes of each shard ring (router -> worker). */
+  shardRingBytes?: number;
   snapshotDelayMs?: number;
 }
 
@@ -58,6 +61,7 @@ export function startLive(kind: CaptureKind, o: LiveOptions = {}): Live {
     exitedRetention: 600_000_000_000n, // exited processes stay resolvable through the whole test
     onFull: 'block',
     blockTimeoutMs: 5000,
+    ringBytes: o.shardRingBytes,
   });
   pipeline.start();
   const done = pipeline.done();
