@@ -25,20 +25,10 @@ export interface RunOutput {
   json?: boolean;
 }
 
-/** What to do about a source that could not start, by error code. */
-const REMEDY: Record<string, string> = {
-  ERR_BPF_PRIVILEGE: 'run as root (BPF needs CAP_BPF and CAP_PERFMON)',
-  ERR_BPF_BTF: 'the kernel needs BTF (CONFIG_DEBUG_INFO_BTF=y, /sys/kernel/btf/vmlinux)',
-  ERR_BPF_OBJECT: 'build it: npm run build',
-  ERR_NATIVE_MISSING: 'build it: npm run build',
-  ERR_NETLINK_PRIVILEGE: 'run as root (the proc connector needs CAP_NET_ADMIN)',
-  ERR_NETLINK_UNSUPPORTED: 'the kernel needs CONFIG_PROC_EVENTS, and the agent the host network namespace',
-};
-
+/** An error as one line: its message (the capture's errors say what to do) and its code. */
 function describeFailure(err: unknown): string {
   const e = err as Error & { code?: string };
-  const remedy = e.code ? REMEDY[e.code] : undefined;
-  return `${e.message}${e.code ? ` [${e.code}]` : ''}${remedy ? `; ${remedy}` : ''}`;
+  return `${e.message}${e.code ? ` [${e.code}]` : ''}`;
 }
 
 export async function run(config: ForklineConfig, out: RunOutput = {}): Promise<number> {
