@@ -61,7 +61,7 @@ export interface CaptureSummary {
   /** netlink: processes gone before /proc could complete their details. */
   procGone: number;
   /** The startup snapshot of /proc. */
-  snapshot: { processes: number; bornDuringSnapshot: number; vanished: number; kernelThreads: number };
+  snapshot: { processes: number; bornDuringSnapshot: number; execDuringSnapshot: number; execDuringSnapshotAsRead: number; vanished: number; kernelThreads: number };
 }
 
 export function noEvents(): EventCounts {

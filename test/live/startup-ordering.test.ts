@@ -5,14 +5,15 @@
 // running come from the snapshot. As root; elsewhere skipped with the reason.
 
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ForkEvent } from '../../src/pipeline/events.js';
 import { decodeEvent, H_SIZE } from '../../src/pipeline/record.js';
 import { ReplaySource, ReplayWriter } from '../../src/pipeline/sources/replay.js';
-import { liveSkipReason, liveTitle, sleep, startLive } from './harness.js';
+import { eventually, liveSkipReason, liveTitle, ownAndParent, sleep, startLive } from './harness.js';
+import type { SnapshotCounts } from '../../src/pipeline/sources/capture.js';
 
 for (const kind of ['bpf', 'netlink'] as const) {
   const skip = liveSkipReason(kind);
@@ -24,6 +25,11 @@ for (const kind of ['bpf', 'netlink'] as const) {
     let stillRunning: number[] = [];
     let resolvedAfter: boolean[] = [];
     let bornDuring = 0;
+    let execerPid = 0;
+    let subPid = 0;
+    let subChain: [string, string][] = [];
+    let subParent = 0;
+    let counts: SnapshotCounts | undefined;
 
     beforeAll(async () => {
       dir = mkdtempSync(join(tmpdir(), 'forkline-startup-'));
@@ -36,20 +42,36 @@ for (const kind of ['bpf', 'netlink'] as const) {
       // long-lived processes that run before, during and after the start
       const sleepers = Array.from({ length: 5 }, () => spawn('/bin/sleep', ['5'], { stdio: 'ignore' }));
       stillRunning = sleepers.map((p) => p.pid!);
+      // a forked subshell that execs right after the attach, before the scan reads it
+      const flag = join(dir, 'go');
+      const subPidFile = join(dir, 'sub.pid');
+      const execer = spawn('/bin/sh', ['-c', `( while [ ! -e ${flag} ]; do /bin/sleep 0.01; done; exec /bin/sleep 3 ) & echo $! > ${subPidFile}; wait`], {
+        stdio: 'ignore',
+      });
+      execerPid = execer.pid!;
+      await sleep(100);
       const recording = join(dir, 'startup.fkl');
       const recorder = await ReplayWriter.create(recording);
       const before = readFileSync(pids, 'utf8').trim().split('\n').map(Number);
       // 300 ms between the attach and the scan: every child born then is both buffered and on /proc
       const live = startLive(kind, { recorder, snapshotDelayMs: 300 });
       const started = readFileSync(pids, 'utf8').trim().split('\n').map(Number);
+      writeFileSync(flag, ''); // the subshell execs now: after the attach, within the 300 ms before the scan
+      subPid = Number(readFileSync(subPidFile, 'utf8'));
       bornBefore = before;
       await new Promise((r) => churn.on('exit', r));
       await live.caughtUp(live.now());
       const all = readFileSync(pids, 'utf8').trim().split('\n').map(Number);
       bornAfter = all.slice(started.length);
       resolvedAfter = bornAfter.map((pid) => live.view.resolve(pid)?.path === '/usr/bin/sleep');
+      await eventually(() => expect(live.view.resolve(subPid)?.path).toBe('/usr/bin/sleep'));
+      const sub = ownAndParent(live.view.resolve(subPid));
+      subChain = sub.own.map((e) => [e.path, e.source]);
+      subParent = sub.parent?.pid ?? 0;
+      execer.kill();
       await live.stop();
       bornDuring = live.source.snapshotCounts.bornDuringSnapshot;
+      counts = { ...live.source.snapshotCounts };
       await recorder.close();
       for (const p of sleepers) p.kill();
       for await (const chunk of new ReplaySource(recording).chunks()) {
@@ -69,6 +91,25 @@ for (const kind of ['bpf', 'netlink'] as const) {
 
     it('left out of the snapshot the processes whose live FORK was buffered', () => {
       expect(bornDuring).toBeGreaterThan(10);
+    });
+
+    it('a process that execs between the attach and the scan keeps its image before the exec (bpf), or is counted (netlink)', () => {
+      expect(subParent).toBe(execerPid);
+      if (kind === 'bpf') {
+        // the EXEC's previous image is its parent's: the snapshot entry is the fork image, then the live exec
+        expect(subChain).toEqual([
+          ['/usr/bin/sleep', 'event'],
+          ['/usr/bin/dash', 'snapshot'],
+        ]);
+        expect(counts?.execDuringSnapshot).toBeGreaterThanOrEqual(1);
+      } else {
+        // netlink EXECs carry no previous inode: sent as /proc showed it, counted
+        expect(subChain).toEqual([
+          ['/usr/bin/sleep', 'event'],
+          ['/usr/bin/sleep', 'snapshot'],
+        ]);
+        expect(counts?.execDuringSnapshotAsRead).toBeGreaterThanOrEqual(1);
+      }
     });
 
     it('sends no process twice', () => {

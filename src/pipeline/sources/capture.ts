@@ -13,7 +13,21 @@
 import { ForklineError } from '../../errors.js';
 import { BPF_OBJECT_PATH, loadAddon, type CaptureStats, type NativeCapture } from '../../native/addon.js';
 import type { ForkEvent } from '../events.js';
-import { encodeEvent, encodeFlush, FLUSH_SIZE, FORK_PID, H_TIME, H_TYPE, MAX_RECORD_SIZE, REC_FORK } from '../record.js';
+import {
+  encodeEvent,
+  encodeFlush,
+  EXEC_INODE,
+  EXEC_PID,
+  EXEC_PREV_INODE,
+  FLUSH_SIZE,
+  FORK_PID,
+  getU64,
+  H_TIME,
+  H_TYPE,
+  MAX_RECORD_SIZE,
+  REC_EXEC,
+  REC_FORK,
+} from '../record.js';
 import { ShardRing } from '../ring.js';
 import type { RecordChunk, RecordSource } from '../source.js';
 import type { CaptureSummary } from '../summary.js';
@@ -59,6 +73,10 @@ export interface SnapshotCounts {
   processes: number;
   /** Left out: their FORK was among the buffered live records. */
   bornDuringSnapshot: number;
+  /** Exec'd between the attach and the scan: sent with their image before that exec (their parent's). */
+  execDuringSnapshot: number;
+  /** The same, when the image before the exec was not the parent's: sent as /proc showed them (the new image twice in the chain). */
+  execDuringSnapshotAsRead: number;
   vanished: number;
   kernelThreads: number;
 }
@@ -69,7 +87,7 @@ export class CaptureSource implements RecordSource {
   readonly name: CaptureKind;
   readonly replayable = false;
   readonly ring: ShardRing;
-  readonly snapshotCounts: SnapshotCounts = { processes: 0, bornDuringSnapshot: 0, vanished: 0, kernelThreads: 0 };
+  readonly snapshotCounts: SnapshotCounts = { processes: 0, bornDuringSnapshot: 0, execDuringSnapshot: 0, execDuringSnapshotAsRead: 0, vanished: 0, kernelThreads: 0 };
   private readonly capture: NativeCapture;
   private started = false;
   private stopped = false;
@@ -203,11 +221,21 @@ export class CaptureSource implements RecordSource {
       await new Promise((r) => setTimeout(r, 2));
     }
     const forked = new Map<number, bigint>(); // pid -> fork time of the buffered FORK records
+    const execed = new Map<number, BufferedExec>(); // pid -> its first buffered EXEC
     this.ring.poll();
     this.ring.forEachUnread(this.ring.cursor, (data, off) => {
       const dv = new DataView(data.buffer, data.byteOffset + off);
-      if (dv.getUint16(H_TYPE, true) === REC_FORK) forked.set(dv.getUint32(FORK_PID, true), dv.getBigUint64(H_TIME, true));
+      const type = dv.getUint16(H_TYPE, true);
+      if (type === REC_FORK) forked.set(dv.getUint32(FORK_PID, true), dv.getBigUint64(H_TIME, true));
+      else if (type === REC_EXEC && !execed.has(dv.getUint32(EXEC_PID, true))) {
+        execed.set(dv.getUint32(EXEC_PID, true), {
+          time: dv.getBigUint64(H_TIME, true),
+          inode: getU64(dv, EXEC_INODE),
+          prevInode: getU64(dv, EXEC_PREV_INODE),
+        });
+      }
     });
+    const byPid = new Map(scan.processes.map((p) => [p.pid, p]));
     const c = this.snapshotCounts;
     c.vanished = scan.vanished;
     c.kernelThreads = scan.kernelThreads;
@@ -226,12 +254,39 @@ export class CaptureSource implements RecordSource {
         buf = new Uint8Array(1 << 20);
         used = 0;
       }
-      used += encodeEvent(snapshotFork(p), buf, used);
+      used += encodeEvent(snapshotFork(beforeBufferedExec(p, execed.get(p.pid), byPid, c)), buf, used);
       c.processes++;
     }
     if (used > 0) chunks.push(buf.subarray(0, used));
     return chunks;
   }
+}
+
+interface BufferedExec {
+  time: bigint;
+  inode: number;
+  prevInode: number;
+}
+
+/**
+ * A process that exec'd after the attach but before the scan read it: /proc
+ * showed its new image, and its EXEC is buffered too, so sending what /proc
+ * showed would put the new image twice in its chain. When the image before
+ * that exec was its parent's (the usual fork then exec: the EXEC's prevInode
+ * is the parent's inode), the snapshot entry gets the parent's image, as a
+ * fork seen live would have; otherwise it is sent as read (counted).
+ */
+function beforeBufferedExec(
+  p: ProcfsProcess, exec: BufferedExec | undefined, byPid: ReadonlyMap<number, ProcfsProcess>, c: SnapshotCounts,
+): ProcfsProcess {
+  if (!exec || exec.time < p.startTime || exec.inode === 0 || exec.inode !== p.inode) return p;
+  const parent = byPid.get(p.ppid);
+  if (parent && exec.prevInode !== 0 && exec.prevInode === parent.inode) {
+    c.execDuringSnapshot++;
+    return { ...p, path: parent.path, pathDeleted: parent.pathDeleted, inode: parent.inode, comm: parent.comm, argv: parent.argv, envp: parent.envp };
+  }
+  c.execDuringSnapshotAsRead++;
+  return p;
 }
 
 /** A process read from /proc as a FORK record flagged SNAPSHOT. */
