@@ -494,6 +494,19 @@ export class ShardRing {
    * a JS waiter, call it with a short timeout (e.g. 1 ms).
    */
   waitForData(timeoutMs: number): WaitResult {
+    const signal = this.beginSleep();
+    if (typeof signal !== 'number') return signal;
+    Atomics.wait(this.ctrl, W.DATA_SIGNAL, signal, timeoutMs);
+    return this.endSleep();
+  }
+
+  /**
+   * The consumer's side of the sleep protocol up to the wait, shared by
+   * waitForData() and waitForDataAsync(): releases what was read, then either
+   * the result to give at once, or (CONSUMER_SLEEPING set) the DATA_SIGNAL
+   * value to wait on, after which the caller ends with endSleep().
+   */
+  private beginSleep(): WaitResult | number {
     this.release();
     const ctrl = this.ctrl;
     if (Atomics.load(ctrl, W.HEAD) !== this.cCursor) return 'data';
@@ -503,9 +516,13 @@ export class ShardRing {
     const signal = Atomics.load(ctrl, W.DATA_SIGNAL);
     // Re-check after declaring sleep (no lost wakeup): a publish before our
     // store is visible now; one after it sees CONSUMER_SLEEPING and signals.
-    if (Atomics.load(ctrl, W.HEAD) === this.cCursor && Atomics.load(ctrl, W.CLOSED) === 0) {
-      Atomics.wait(ctrl, W.DATA_SIGNAL, signal, timeoutMs);
-    }
+    if (Atomics.load(ctrl, W.HEAD) === this.cCursor && Atomics.load(ctrl, W.CLOSED) === 0) return signal;
+    return this.endSleep();
+  }
+
+  /** Clears CONSUMER_SLEEPING and says what woke the consumer (or that nothing did). */
+  private endSleep(): WaitResult {
+    const ctrl = this.ctrl;
     Atomics.store(ctrl, W.CONSUMER_SLEEPING, 0);
     if (Atomics.load(ctrl, W.CLOSED) !== 0) return Atomics.load(ctrl, W.HEAD) !== this.cCursor ? 'data' : 'closed';
     return Atomics.load(ctrl, W.HEAD) !== this.cCursor ? 'data' : 'timeout';
@@ -565,19 +582,11 @@ export class ShardRing {
    * it; a native producer has a JS thread call wakeConsumer().
    */
   async waitForDataAsync(timeoutMs: number): Promise<WaitResult> {
-    this.release();
-    const ctrl = this.ctrl;
-    if (Atomics.load(ctrl, W.HEAD) !== this.cCursor) return 'data';
-    if (Atomics.load(ctrl, W.CLOSED) !== 0) return Atomics.load(ctrl, W.HEAD) !== this.cCursor ? 'data' : 'closed';
-    Atomics.store(ctrl, W.CONSUMER_SLEEPING, 1);
-    const signal = Atomics.load(ctrl, W.DATA_SIGNAL);
-    if (Atomics.load(ctrl, W.HEAD) === this.cCursor && Atomics.load(ctrl, W.CLOSED) === 0) {
-      const w = (Atomics as unknown as AtomicsWaitAsync).waitAsync(ctrl, W.DATA_SIGNAL, signal, timeoutMs);
-      if (w.async) await w.value;
-    }
-    Atomics.store(ctrl, W.CONSUMER_SLEEPING, 0);
-    if (Atomics.load(ctrl, W.CLOSED) !== 0) return Atomics.load(ctrl, W.HEAD) !== this.cCursor ? 'data' : 'closed';
-    return Atomics.load(ctrl, W.HEAD) !== this.cCursor ? 'data' : 'timeout';
+    const signal = this.beginSleep();
+    if (typeof signal !== 'number') return signal;
+    const w = (Atomics as unknown as AtomicsWaitAsync).waitAsync(this.ctrl, W.DATA_SIGNAL, signal, timeoutMs);
+    if (w.async) await w.value;
+    return this.endSleep();
   }
 
   /**
