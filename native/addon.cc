@@ -159,10 +159,7 @@ class Capture : public Napi::ObjectWrap<Capture> {
   void Cleanup() {
     if (reader_) final_reader_ = reader_->counters();
     if (netlink_capture_) final_netlink_ = netlink_capture_->counters();
-    if (programs_) {
-      final_reserve_failures_.clear();
-      for (int cpu = 0; cpu < programs_->cpu_count(); cpu++) final_reserve_failures_.push_back(programs_->reserve_failures(cpu));
-    }
+    if (programs_) final_reserve_failures_ = ReserveFailures();
     reader_.reset();
     programs_.reset();
     netlink_capture_.reset();
@@ -174,6 +171,19 @@ class Capture : public Napi::ObjectWrap<Capture> {
   }
 
   static Napi::Value Big(Napi::Env env, uint64_t v) { return Napi::BigInt::New(env, v); }
+
+  static Napi::Array BigArray(Napi::Env env, const std::vector<uint64_t>& v) {
+    Napi::Array a = Napi::Array::New(env, v.size());
+    for (size_t i = 0; i < v.size(); i++) a.Set(uint32_t(i), Big(env, v[i]));
+    return a;
+  }
+
+  // Per CPU, the kernel's failed ring reserves (programs_ loaded).
+  std::vector<uint64_t> ReserveFailures() const {
+    std::vector<uint64_t> rf;
+    for (int cpu = 0; cpu < programs_->cpu_count(); cpu++) rf.push_back(programs_->reserve_failures(cpu));
+    return rf;
+  }
 
   Napi::Value Stats(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
@@ -189,17 +199,8 @@ class Capture : public Napi::ObjectWrap<Capture> {
       s.Set("ringFull", Big(env, c.ring_full));
       s.Set("malformed", Big(env, c.malformed));
       s.Set("releasedUpTo", Big(env, c.released_up_to));
-      Napi::Array lost = Napi::Array::New(env, c.lost_by_cpu.size());
-      for (size_t i = 0; i < c.lost_by_cpu.size(); i++) lost.Set(uint32_t(i), Big(env, c.lost_by_cpu[i]));
-      s.Set("lostByCpu", lost);
-      std::vector<uint64_t> rf = final_reserve_failures_;
-      if (programs_) {
-        rf.clear();
-        for (int cpu = 0; cpu < programs_->cpu_count(); cpu++) rf.push_back(programs_->reserve_failures(cpu));
-      }
-      Napi::Array reserve = Napi::Array::New(env, rf.size());
-      for (size_t i = 0; i < rf.size(); i++) reserve.Set(uint32_t(i), Big(env, rf[i]));
-      s.Set("reserveFailuresByCpu", reserve);
+      s.Set("lostByCpu", BigArray(env, c.lost_by_cpu));
+      s.Set("reserveFailuresByCpu", BigArray(env, programs_ ? ReserveFailures() : final_reserve_failures_));
     } else {
       NetlinkCounters c = netlink_capture_ ? netlink_capture_->counters() : final_netlink_;
       s.Set("messages", Big(env, c.messages));
