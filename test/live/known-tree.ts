@@ -5,6 +5,10 @@
 // knows the ground truth without asking the agent.
 
 import { spawn } from 'node:child_process';
+import { afterAll, beforeAll } from 'vitest';
+import type { ProcessEntry } from '../../src/cache/types.js';
+import type { CaptureKind } from '../../src/pipeline/sources/capture.js';
+import { startLive, type Live } from './harness.js';
 import {
   chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, readlinkSync, realpathSync, rmdirSync, statSync, writeFileSync,
 } from 'node:fs';
@@ -186,4 +190,36 @@ export function mountIdOf(path: string): number {
   } finally {
     closeSync(fd);
   }
+}
+
+/** A live capture of `kind` that has seen the known tree: filled by the beforeAll it registers. */
+export interface CapturedTree {
+  live: Live;
+  tree: KnownTree;
+  /** The scratch cgroup the pid-namespace child moves into (undefined without cgroup v2). */
+  nsCgroup: ReturnType<typeof scratchCgroup>;
+  /** The cache's current entry of a labelled process of the tree. */
+  resolve(label: string): ProcessEntry | undefined;
+}
+
+/**
+ * Inside a describe(): starts a `kind` capture, runs the known tree under
+ * it and waits until the capture has seen all of it (beforeAll); stops the
+ * capture and removes the scratch cgroup afterwards (afterAll).
+ */
+export function captureKnownTree(kind: CaptureKind): CapturedTree {
+  const captured = {
+    nsCgroup: scratchCgroup(),
+    resolve: (label: string) => captured.live.view.resolve(captured.tree.pids[label]!),
+  } as CapturedTree;
+  beforeAll(async () => {
+    captured.live = startLive(kind);
+    captured.tree = await runKnownTree(captured.nsCgroup?.dir);
+    await captured.live.caughtUp(captured.live.now());
+  }, 60_000);
+  afterAll(async () => {
+    await captured.live?.stop();
+    captured.nsCgroup?.remove();
+  });
+  return captured;
 }

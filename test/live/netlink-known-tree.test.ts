@@ -5,41 +5,27 @@
 // long enough to be read (the 0.3 s sleeps). As root; elsewhere skipped with
 // the reason in the test name.
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chain, eventually, liveSkipReason, liveTitle, ownAndParent, startLive, type Live } from './harness.js';
-import { cgroupInode, mountIdOf, ownPidnsInode, real, runKnownTree, scratchCgroup, type KnownTree } from './known-tree.js';
+import { describe, expect, it } from 'vitest';
+import { chain, eventually, liveSkipReason, liveTitle, ownAndParent } from './harness.js';
+import { cgroupInode, mountIdOf, ownPidnsInode, real, captureKnownTree } from './known-tree.js';
 
 const skip = liveSkipReason('netlink');
 
 describe.skipIf(skip !== undefined)(liveTitle('live netlink capture: a known process tree', skip), () => {
-  let live: Live;
-  let tree: KnownTree;
-  const nsCgroup = scratchCgroup();
-
-  beforeAll(async () => {
-    live = startLive('netlink');
-    tree = await runKnownTree(nsCgroup?.dir);
-    await live.caughtUp(live.now());
-  }, 60_000);
-
-  afterAll(async () => {
-    await live?.stop();
-    nsCgroup?.remove();
-  });
-
-  const resolve = (label: string) => live.view.resolve(tree.pids[label]!);
+  const c = captureKnownTree('netlink');
+  const { resolve, nsCgroup } = c;
 
   it('links every process of the tree to the right parent', async () => {
     await eventually(() => {
       expect(ownAndParent(resolve('script')).parent?.pid).toBe(process.pid);
       for (const label of ['pipe-left', 'pipe-right', 'twice', 'setuid', 'exit3', 'subreaper']) {
-        expect([label, ownAndParent(resolve(label)).parent?.pid]).toEqual([label, tree.pids.script]);
+        expect([label, ownAndParent(resolve(label)).parent?.pid]).toEqual([label, c.tree.pids.script]);
       }
       const orphan = ownAndParent(resolve('orphan'));
-      expect(orphan.parent?.pid).toBe(tree.pids['orphan-parent']);
+      expect(orphan.parent?.pid).toBe(c.tree.pids['orphan-parent']);
       expect(orphan.parent?.exitTime).toBeGreaterThan(0n);
-      expect(chain(resolve('orphan')).map((a) => a.pid)).toContain(tree.pids.subreaper);
-      expect(chain(resolve('nschild')).map((a) => a.pid)).toContain(tree.pids.script);
+      expect(chain(resolve('orphan')).map((a) => a.pid)).toContain(c.tree.pids.subreaper);
+      expect(chain(resolve('nschild')).map((a) => a.pid)).toContain(c.tree.pids.script);
     });
   });
 
@@ -63,17 +49,17 @@ describe.skipIf(skip !== undefined)(liveTitle('live netlink capture: a known pro
   });
 
   it('has, from /proc, the pid (1) and namespace of the child in a new pid namespace, its cgroup id and the mount of its image', async () => {
-    expect(tree.nsPid).toBe(1);
-    expect(tree.nsInode).not.toBe(ownPidnsInode());
-    if (nsCgroup) expect(tree.nsCgroup).toBe(nsCgroup.path);
-    const cgroupId = tree.nsCgroup === undefined ? undefined : cgroupInode(tree.nsCgroup);
+    expect(c.tree.nsPid).toBe(1);
+    expect(c.tree.nsInode).not.toBe(ownPidnsInode());
+    if (nsCgroup) expect(c.tree.nsCgroup).toBe(nsCgroup.path);
+    const cgroupId = c.tree.nsCgroup === undefined ? undefined : cgroupInode(c.tree.nsCgroup);
     await eventually(() => {
       const { own, parent } = ownAndParent(resolve('nschild'));
       // the sleep lives long enough to be read: its EXEC has everything /proc shows
       const sleep = own[0]!;
       expect(sleep.path).toBe(real('/bin/sleep'));
       expect(sleep.namespaces.nsPid).toBe(1);
-      expect(sleep.namespaces.pidnsInode).toBe(tree.nsInode);
+      expect(sleep.namespaces.pidnsInode).toBe(c.tree.nsInode);
       if (cgroupId !== undefined) expect(sleep.namespaces.cgroupId).toBe(cgroupId);
       expect(sleep.namespaces.mountId).toBe(mountIdOf(real('/bin/sleep')));
       expect(sleep.pathTruncated).toBe(false);
@@ -83,9 +69,9 @@ describe.skipIf(skip !== undefined)(liveTitle('live netlink capture: a known pro
   });
 
   it('lost nothing and snapshotted what ran before', () => {
-    const s = live.source.stats();
+    const s = c.live.source.stats();
     expect(s.lost).toBe(0n);
     expect(s.ringFull).toBe(0n);
-    expect(live.view.resolve(process.pid)?.source).toBe('snapshot');
+    expect(c.live.view.resolve(process.pid)?.source).toBe('snapshot');
   });
 });
