@@ -148,21 +148,8 @@ int BPF_PROG(fl_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 
 	off = fl_put_tail(s, r, off, task, BPF_CORE_READ(task, mm), &flags);
 
-	if (interp != filename) {
-		len = fl_file_path(s, off, file, &trunc);
-		r->lens[VAR_INTERP] = len;
-		r->given |= GIVEN_INTERP;
-		off += len;
-	}
-
-	len = fl_finish(s, off);
-	if (len > FL_REC_MAX) {
-		fl_drop();
-		return 0;
-	}
-	fl_header(&x->header, REC_EXEC, flags, len, bpf_ktime_get_boot_ns());
-	barrier_var(len); /* keep the mask: it is the bound the verifier sees */
-	fl_output(&x->header, len & (FL_REC_AREA - 1));
+	/* a script: interp = the interpreter, bprm->file */
+	fl_send_image(s, r, off, interp != filename ? file : NULL, REC_EXEC, flags, 0);
 	return 0;
 }
 

@@ -98,21 +98,8 @@ int BPF_PROG(fl_fork, struct task_struct *parent, struct task_struct *child)
 	fl_put_namespaces(r, child, exe, fl_task_cgroup_id(child));
 	off = fl_put_tail(s, r, off, child, BPF_CORE_READ(parent, mm), &flags);
 
-	if (script) { /* interp: the interpreter, mm->exe_file */
-		len = fl_file_path(s, off, exe, &trunc);
-		r->lens[VAR_INTERP] = len;
-		r->given |= GIVEN_INTERP;
-		off += len;
-	}
-
-	len = fl_finish(s, off);
-	if (len > FL_REC_MAX) {
-		fl_drop();
-		return 0;
-	}
-	fl_header(&r->header, REC_FORK, flags, len, BPF_CORE_READ(child, start_boottime));
-	barrier_var(len); /* keep the mask: it is the bound the verifier sees */
-	fl_output(&r->header, len & (FL_REC_AREA - 1));
+	/* a script: interp = the interpreter, mm->exe_file */
+	fl_send_image(s, r, off, script ? exe : NULL, REC_FORK, flags, BPF_CORE_READ(child, start_boottime));
 	return 0;
 }
 

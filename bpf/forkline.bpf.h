@@ -731,6 +731,30 @@ static __always_inline __u32 fl_put_tail(struct fl_scratch *s, struct ForkRecord
 	return off + len;
 }
 
+/* The end of a FORK or EXEC (r may point at either): the interpreter, the
+ * path of interp_file when it is not NULL; the zero padding; the header,
+ * stamped `time` (0: now); out to this CPU's ring. */
+static __always_inline void fl_send_image(struct fl_scratch *s, struct ForkRecord *r, __u32 off,
+					  struct file *interp_file, __u16 type, __u16 flags, __u64 time)
+{
+	__u32 len, trunc;
+
+	if (interp_file) {
+		len = fl_file_path(s, off, interp_file, &trunc);
+		r->lens[VAR_INTERP] = len;
+		r->given |= GIVEN_INTERP;
+		off += len;
+	}
+	len = fl_finish(s, off);
+	if (len > FL_REC_MAX) {
+		fl_drop();
+		return;
+	}
+	fl_header(&r->header, type, flags, len, time ? time : bpf_ktime_get_boot_ns());
+	barrier_var(len); /* keep the mask: it is the bound the verifier sees */
+	fl_output(&r->header, len & (FL_REC_AREA - 1));
+}
+
 /* Zero the fixed part of a FORK/EXEC body (offsets 40..FORK_VAR). */
 static __always_inline void fl_zero_body(struct fl_scratch *s)
 {
