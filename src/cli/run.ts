@@ -10,7 +10,6 @@ import type { AgentStats } from '../ops/query-protocol.js';
 import { QueryServerError, startQueryServer, type QueryAgent, type QueryServer } from '../ops/query-server.js';
 import { StatsSampler } from '../ops/query-stats.js';
 import { createPipeline, type Pipeline } from '../pipeline/pipeline.js';
-import { REC_CREDS, REC_EXEC, REC_EXIT, REC_FORK, REC_RENAME } from '../pipeline/record.js';
 import { CaptureSource, type CaptureKind } from '../pipeline/sources/capture.js';
 import { ProcfsPoller } from '../pipeline/sources/procfs-poll.js';
 import { ReplaySource, ReplayWriter } from '../pipeline/sources/replay.js';
@@ -91,7 +90,7 @@ export async function run(config: ForklineConfig, out: RunOutput = {}): Promise<
   const stop = () => live.stop();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
-  const status = new StatusLine(pipeline, live, process.stderr.isTTY === true);
+  const status = new StatusLine(sampler, process.stderr.isTTY === true);
   try {
     const started = performance.now();
     for (;;) {
@@ -232,39 +231,35 @@ async function runReplay(config: ForklineConfig, out: RunOutput): Promise<number
 
 /** The live status: a rewritten line on a terminal, a plain line every 10 s otherwise. */
 class StatusLine {
-  private last = { at: performance.now(), byType: [] as number[] };
   private lastPlain = 0;
 
   constructor(
-    private readonly pipeline: Pipeline,
-    private readonly source: CaptureSource,
+    private readonly sampler: StatsSampler,
     private readonly tty: boolean,
   ) {}
 
   print(): void {
     const now = performance.now();
     if (!this.tty && now - this.lastPlain < 10_000) return;
-    const p = this.pipeline.stats();
-    const c = this.source.stats();
-    const dt = (now - this.last.at) / 1000;
-    const rate = (type: number) => Math.round(((p.router.byType[type] ?? 0) - (this.last.byType[type] ?? 0)) / dt);
-    const cache = p.shards.reduce((n, s) => n + s.cacheSize, 0);
-    const routed = BigInt(p.router.routed);
-    const lag = p.shards.map((s) => String(routed > s.applied ? routed - s.applied : 0n)).join('/');
-    const shardFull = p.router.ringFull.reduce((a, b) => a + b, 0);
-    const decode = p.shards.reduce((n, s) => n + s.counters.decodeErrors, 0);
-    const line =
-      `forkline ${this.source.name}: fork ${rate(REC_FORK)}/s exec ${rate(REC_EXEC)}/s exit ${rate(REC_EXIT)}/s ` +
-      `creds ${rate(REC_CREDS)}/s rename ${rate(REC_RENAME)}/s | drops lost ${c.lost} capture-full ${c.ringFull} ` +
-      `shard-full ${shardFull} decode ${decode} | cache ${cache} | lag ${lag}`;
-    this.last = { at: now, byType: [...p.router.byType] };
     this.lastPlain = now;
+    const line = formatStatusLine(this.sampler.stats());
     process.stderr.write(this.tty ? `\r\x1b[K${line}` : `${line}\n`);
   }
 
   end(): void {
     if (this.tty) process.stderr.write('\n');
   }
+}
+
+/** One status line from the agent's stats (the same figures `forkline status` shows). */
+export function formatStatusLine(s: AgentStats): string {
+  const e = s.eventsPerSecond;
+  const d = s.drops;
+  return (
+    `forkline ${s.source}: fork ${e.fork}/s exec ${e.exec}/s exit ${e.exit}/s creds ${e.creds}/s rename ${e.rename}/s | ` +
+    `drops lost ${d.lostEvents} capture-full ${d.captureRingFull} shard-full ${d.shardRingFull} decode ${d.decodeErrors} ` +
+    `table-full ${d.tableFull} | cache ${s.cacheSize} | lag ${s.shardLag.join('/')}`
+  );
 }
 
 /** `--source procfs`: poll /proc (processes shorter than a poll are not seen). */
