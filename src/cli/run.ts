@@ -258,7 +258,7 @@ export function formatStatusLine(s: AgentStats): string {
   return (
     `forkline ${s.source}: fork ${e.fork}/s exec ${e.exec}/s exit ${e.exit}/s creds ${e.creds}/s rename ${e.rename}/s | ` +
     `drops lost ${d.lostEvents} capture-full ${d.captureRingFull} shard-full ${d.shardRingFull} decode ${d.decodeErrors} ` +
-    `table-full ${d.tableFull} | cache ${s.cacheSize} | lag ${s.shardLag.join('/')}`
+    `table-full ${d.tableFull} link-messages ${d.linkMessages} | cache ${s.cacheSize} | lag ${s.shardLag.join('/')}`
   );
 }
 
@@ -335,7 +335,7 @@ function procfsStats(core: CacheCore, poller: ProcfsPoller, started: number): Om
     uptimeSeconds: Math.round(seconds * 10) / 10,
     eventsPerSecond: { fork: rate(t.fork), exec: rate(t.exec), exit: rate(t.exit), total: rate(t.fork + t.exec + t.exit) },
     events: t.fork + t.exec + t.exit,
-    drops: { total: 0, lostEvents: 0, captureRingFull: 0, shardRingFull: 0, decodeErrors: 0, tableFull: 0, lastMinute: 0 },
+    drops: { total: 0, lostEvents: 0, captureRingFull: 0, shardRingFull: 0, decodeErrors: 0, tableFull: 0, linkMessages: 0, lastMinute: 0 },
     dropping: false,
     cacheSize: core.size,
     rows: core.stats().rows,

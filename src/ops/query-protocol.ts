@@ -173,6 +173,8 @@ export interface AgentStats {
     shardRingFull: number;
     decodeErrors: number;
     tableFull: number;
+    /** Cross-shard LINK/UNLINK messages that could not be delivered. */
+    linkMessages: number;
     /** Drops counted during the last minute (or since the start, when younger). */
     lastMinute: number;
   };

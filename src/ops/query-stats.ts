@@ -4,13 +4,14 @@
 // state in the caller.
 
 import type { PipelineStats } from '../pipeline/pipeline.js';
+import type { DropCounts } from '../pipeline/summary.js';
 import { REC_CREDS, REC_EXEC, REC_EXIT, REC_FORK, REC_RENAME } from '../pipeline/record.js';
 import type { AgentStats } from './query-protocol.js';
 
 /** What the sampler reads: the pipeline, and the capture's own drop counters when live. */
 export interface StatsInputs {
   source: string;
-  pipeline: { stats(): PipelineStats };
+  pipeline: { stats(): PipelineStats; drops(): DropCounts };
   capture?: { stats(): { lost: bigint; ringFull: bigint } };
 }
 
@@ -47,7 +48,7 @@ export class StatsSampler {
 
   stats(connections = 0): AgentStats {
     const p = this.inputs.pipeline.stats();
-    const drops = this.drops(p);
+    const drops = this.drops();
     const now = performance.now();
     // rate over the last full sample interval (about one second)
     const last = this.samples.at(-1)!;
@@ -83,20 +84,25 @@ export class StatsSampler {
     };
   }
 
-  private drops(p: PipelineStats): Omit<AgentStats['drops'], 'lastMinute'> {
+  /** The pipeline's drops (the run summary's), with the capture ring's apart from the shard rings'. */
+  private drops(): Omit<AgentStats['drops'], 'lastMinute'> {
     const c = this.inputs.capture?.stats();
     const captureRingFull = c ? Number(c.ringFull) : 0;
-    const shardRingFull = p.router.ringFull.reduce((a, b) => a + b, 0);
-    const decodeErrors = p.shards.reduce((n, s) => n + s.counters.decodeErrors, 0);
-    const tableFull = p.shards.reduce((n, s) => n + s.counters.rejectedTableFull, 0);
-    // the capture's gaps reach the router as LOST records: counted once, there
-    const lostEvents = p.router.lost;
-    return { total: lostEvents + captureRingFull + shardRingFull + decodeErrors + tableFull, lostEvents, captureRingFull, shardRingFull, decodeErrors, tableFull };
+    const d = this.inputs.pipeline.drops();
+    return {
+      total: d.total,
+      lostEvents: d.lostEvents,
+      captureRingFull,
+      shardRingFull: d.ringFull - captureRingFull,
+      decodeErrors: d.decodeErrors,
+      tableFull: d.tableFull,
+      linkMessages: d.linkMessages,
+    };
   }
 
   private sample(): void {
     const p = this.inputs.pipeline.stats();
-    this.samples.push({ at: performance.now(), byType: [...p.router.byType], drops: this.drops(p).total });
+    this.samples.push({ at: performance.now(), byType: [...p.router.byType], drops: this.drops().total });
     const now = performance.now();
     // keep one sample older than the window, so that lastMinute covers all of it
     while (this.samples.length > 2 && now - this.samples[1]!.at > WINDOW_MS) this.samples.shift();

@@ -42,7 +42,7 @@ import {
 import { RingWord, ShardRing } from './ring.js';
 import { FRAME_ERROR, RING_FULL, ROUTE_ALL, ROUTE_SKIP, Router, frameSize, routeOf } from './router.js';
 import type { RecordSource } from './source.js';
-import type { RunSummary } from './summary.js';
+import type { DropCounts, RunSummary } from './summary.js';
 
 export interface PipelineOptions {
   /** Shards, one worker thread each (default: one per core). */
@@ -497,21 +497,29 @@ export class Pipeline {
     return changed;
   }
 
-  private summary(): PipelineSummary {
-    const seconds = (performance.now() - this.started) / 1000;
+  /**
+   * Every drop so far, by cause (the summary's `dropped`). `captureRingFull`:
+   * records a live source's capture ring refused before the router saw
+   * them (default: what the source's captureSummary() says).
+   */
+  drops(captureRingFull = this.opts.source.captureSummary?.().ringFull ?? 0): DropCounts {
     const sum = (name: WriterCounter) => this.tables.reduce((n, t) => n + t.counters[C[name]]!, 0);
     const r = this.router.counters;
-    const byType = (type: number) => r.byType[type] ?? 0;
-    const ringFull = r.ringFull.reduce((a, b) => a + b, 0);
+    const ringFull = r.ringFull.reduce((a, b) => a + b, 0) + captureRingFull;
     const decodeErrors = sum('decodeErrors');
     const tableFull = sum('rejectedTableFull');
     const linkMessages = sum('linkMessagesDropped');
-    // a live source's capture ring refuses records before the router sees them
+    const total = ringFull + decodeErrors + tableFull + r.lost + linkMessages;
+    return { ringFull, decodeErrors, tableFull, lostEvents: r.lost, linkMessages, total };
+  }
+
+  private summary(): PipelineSummary {
+    const seconds = (performance.now() - this.started) / 1000;
+    const r = this.router.counters;
+    const byType = (type: number) => r.byType[type] ?? 0;
     const capture = this.opts.source.captureSummary?.();
-    const captureFull = capture?.ringFull ?? 0;
-    const dropped = { ringFull: ringFull + captureFull, decodeErrors, tableFull, lostEvents: r.lost, linkMessages, total: 0 };
-    dropped.total = dropped.ringFull + decodeErrors + tableFull + r.lost + linkMessages;
-    const applied = r.routed - ringFull - decodeErrors;
+    const dropped = this.drops(capture?.ringFull ?? 0);
+    const applied = r.routed - r.ringFull.reduce((a, b) => a + b, 0) - dropped.decodeErrors;
     return {
       source: this.opts.source.name,
       shards: this.shards,

@@ -17,11 +17,13 @@ describe('forkline run status line', () => {
     sampler.stop();
     const line = formatStatusLine(s);
     expect(line).toMatch(
-      /^forkline synthetic: fork \d+\/s exec \d+\/s exit \d+\/s creds \d+\/s rename \d+\/s \| drops lost (\d+) capture-full 0 shard-full 0 decode 0 table-full 0 \| cache (\d+) \| lag 0\/0$/,
+      /^forkline synthetic: fork \d+\/s exec \d+\/s exit \d+\/s creds \d+\/s rename \d+\/s \| drops lost (\d+) capture-full 0 shard-full 0 decode 0 table-full 0 link-messages 0 \| cache (\d+) \| lag 0\/0$/,
     );
     const [, lost, cache] = /drops lost (\d+) .* cache (\d+)/.exec(line)!;
     expect(Number(lost)).toBe(summary.dropped.lostEvents);
     expect(Number(lost)).toBeGreaterThan(0);
     expect(Number(cache)).toBe(summary.cacheSize);
+    // the same drops as the run summary, total included
+    expect(s.drops).toMatchObject({ total: summary.dropped.total, lostEvents: summary.dropped.lostEvents, linkMessages: summary.dropped.linkMessages });
   });
 });
