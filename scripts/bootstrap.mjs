@@ -7,7 +7,8 @@
 // is missing and the exact command, and builds what it can.
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { addonStale, bpfObjectStale, olderThan } from './freshness.mjs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -20,16 +21,6 @@ function run(cmd, args) {
     process.stderr.write(`forkline: "${cmd} ${args.join(' ')}" failed (exit ${r.status ?? r.signal}); run it in ${root} to see why\n`);
     process.exit(1);
   }
-}
-
-function newestMtime(dir) {
-  if (!statSync(dir).isDirectory()) return statSync(dir).mtimeMs;
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
-  }
-  return newest;
 }
 
 export function ensureInstalled() {
@@ -74,23 +65,15 @@ export function ensureMounts() {
 
 export function ensureBuilt() {
   const entry = join(root, 'dist', 'index.js');
-  if (existsSync(entry) && statSync(entry).mtimeMs >= newestMtime(join(root, 'src'))) return;
+  if (!olderThan(entry, [join(root, 'src')])) return;
   process.stderr.write('forkline: building (npm run build)…\n');
   run('npm', ['run', '--silent', 'build:ts']);
 }
 
-/** Whether the BPF object or the addon is missing or older than its sources (checked here: spawning npm costs a second). */
-function nativeStale() {
-  const older = (target, sources) => !existsSync(target) || statSync(target).mtimeMs < Math.max(...sources.map((p) => (existsSync(p) ? newestMtime(p) : 0)));
-  return (
-    older(join(root, 'build', 'Release', 'forkline.node'), [join(root, 'native'), join(root, 'binding.gyp')]) ||
-    older(join(root, 'dist', 'bpf', 'forkline.bpf.o'), [join(root, 'bpf')])
-  );
-}
-
 /** The BPF object and the addon when missing or stale; reported, not fatal, when the system lacks a dependency. */
 export function ensureNativeBuilt() {
-  if (!nativeStale()) return;
+  // checked here: spawning npm costs a second
+  if (!addonStale() && !bpfObjectStale()) return;
   const r = spawnSync('npm', ['run', '--silent', 'build:native', '--', ...(isRoot ? [] : ['--optional'])], {
     cwd: root,
     stdio: ['ignore', 'inherit', 'inherit'],

@@ -9,9 +9,10 @@
 //                work without the addon; live sources then say what to do).
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { addonStale } from './freshness.mjs';
 import { installCommand, missingPackages } from './system-deps.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -20,16 +21,6 @@ const optional = process.argv.includes('--optional');
 function fail(message) {
   process.stderr.write(`forkline build-native: ${message}\n`);
   process.exit(optional ? 0 : 1);
-}
-
-function newest(paths) {
-  let t = 0;
-  for (const p of paths) {
-    if (!existsSync(p)) continue;
-    const s = statSync(p);
-    t = Math.max(t, s.isDirectory() ? newest(readdirSync(p).map((e) => join(p, e))) : s.mtimeMs);
-  }
-  return t;
 }
 
 function run(cmd, args) {
@@ -55,9 +46,7 @@ if (missing.length > 0) {
 
 run(process.execPath, [join(root, 'scripts', 'build-bpf.mjs')]);
 
-const addon = join(root, 'build', 'Release', 'forkline.node');
-const inputs = [join(root, 'native'), join(root, 'binding.gyp')];
-if (!existsSync(addon) || statSync(addon).mtimeMs < newest(inputs)) {
+if (addonStale()) {
   process.stderr.write('forkline: building the native addon (node-gyp)…\n');
   run(process.execPath, [nodeGyp(), 'rebuild', '--silent']);
 }
