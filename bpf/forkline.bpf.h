@@ -9,8 +9,8 @@
  * bpf_loop() callbacks: the verifier checks a callback body once, whatever
  * the iteration count.
  *
- * Records follow docs/record-format.md exactly (bpf/record.bpf.h is
- * generated from the same spec as native/record.h).
+ * Records follow docs/record-format.md exactly (src/record/record.bpf.h is
+ * generated from the same spec as src/record/record.h).
  */
 #ifndef FORKLINE_BPF_H
 #define FORKLINE_BPF_H
@@ -19,7 +19,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
-#include "record.bpf.h"
+#include "record/record.bpf.h" /* src/record/record.bpf.h, generated (include path: src/) */
 
 #define PF_KTHREAD 0x00200000
 #define SIGNAL_GROUP_EXIT 0x00000004

@@ -10,7 +10,7 @@
 #include <string>
 
 #include "bpf_loader.h"
-#include "record.h"
+#include "record/record.h"  // src/record/record.h, generated (include path: src/)
 
 namespace forkline {
 

@@ -29,7 +29,7 @@
 
 #include "cpu_seq.h"
 #include "procfs_reader.h"
-#include "record.h"
+#include "record/record.h"  // src/record/record.h, generated (include path: src/)
 
 namespace forkline {
 

@@ -1,7 +1,7 @@
 // native/netlink_capture.h: the netlink proc connector source (DESIGN.md,
 // "netlink": the fallback when BPF cannot be loaded). One thread reads the
 // kernel's process events (fork, exec, exit, uid, gid, comm), completes them
-// from /proc/<pid> right away, and writes records in the format of record.h
+// from /proc/<pid> right away, and writes records in the format of src/record/record.h
 // to a RecordWriter. Plain C++17 + pthreads: no Node headers, the N-API addon
 // wraps it. Behaviour, races and limits: docs/netlink.md.
 #pragma once

@@ -12,7 +12,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "record.h"
+#include "record/record.h"  // src/record/record.h, generated (include path: src/)
 
 namespace forkline {
 

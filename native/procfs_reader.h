@@ -53,7 +53,7 @@ struct ProcDetails {
   bool envp_truncated = false;
   std::string envp;            // same format, only when envs are read
 
-  uint32_t creds[11] = {};     // record.h credential tuple
+  uint32_t creds[11] = {};     // src/record/record.h credential tuple
   uint32_t creds_mask = 0;     // CRED_* bits of the words read
 
   bool have_tty = false;       // stat was read (tty "" = no terminal)

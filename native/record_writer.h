@@ -1,7 +1,7 @@
 // native/record_writer.h: where a capture thread puts the records it makes.
 //
 // The BPF reader thread and the netlink thread both produce records in the
-// format of record.h; they hand them to a RecordWriter, which is the shard
+// format of src/record/record.h; they hand them to a RecordWriter, which is the shard
 // ring producer in the addon (ring.h) and a plain vector in native tests.
 #pragma once
 

@@ -16,7 +16,7 @@
 #include <queue>
 #include <vector>
 
-#include "record.h"
+#include "record/record.h"  // src/record/record.h, generated (include path: src/)
 #include "record_writer.h"
 
 namespace forkline {

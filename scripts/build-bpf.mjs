@@ -17,6 +17,9 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SRC = join(root, 'bpf');
+/** The generated record header, src/record/record.bpf.h, is included as "record/record.bpf.h". */
+const INCLUDE = join(root, 'src');
+const RECORD_HEADER = join(INCLUDE, 'record', 'record.bpf.h');
 const BUILD = join(root, 'build-bpf');
 const OUT = join(root, 'dist', 'bpf', 'forkline.bpf.o');
 const VMLINUX = join(BUILD, 'vmlinux.h');
@@ -70,11 +73,11 @@ if (force || !existsSync(VMLINUX)) {
   renameSync(tmp, VMLINUX);
 }
 
-// ---- compile: every .bpf.c depends on itself, every header in bpf/, and vmlinux.h
+// ---- compile: every .bpf.c depends on itself, every header in bpf/, the record header and vmlinux.h
 const entries = readdirSync(SRC);
 const sources = entries.filter((f) => f.endsWith('.bpf.c')).sort();
 if (!sources.length) fail(`no .bpf.c files in ${SRC}`);
-const headerTime = Math.max(mtime(VMLINUX), ...entries.filter((f) => f.endsWith('.h')).map((f) => mtime(join(SRC, f))));
+const headerTime = Math.max(mtime(VMLINUX), mtime(RECORD_HEADER), ...entries.filter((f) => f.endsWith('.h')).map((f) => mtime(join(SRC, f))));
 const objects = [];
 for (const src of sources) {
   const srcPath = join(SRC, src);
@@ -84,7 +87,7 @@ for (const src of sources) {
   run('clang', [
     '-g', '-O2', '-target', 'bpf', `-D__TARGET_ARCH_${ARCH}`,
     '-Wall', '-Wno-unused-function',
-    `-I${BUILD}`, `-I${SRC}`,
+    `-I${BUILD}`, `-I${SRC}`, `-I${INCLUDE}`,
     '-c', srcPath, '-o', obj,
   ]);
 }

@@ -25,10 +25,14 @@ export function olderThan(output, sources) {
 export const ADDON = join(root, 'build', 'Release', 'forkline.node');
 export const BPF_OBJECT = join(root, 'dist', 'bpf', 'forkline.bpf.o');
 
+/** The generated record headers the native sources include (src/record/, include path src/). */
+const RECORD_HEADER = join(root, 'src', 'record', 'record.h');
+const RECORD_BPF_HEADER = join(root, 'src', 'record', 'record.bpf.h');
+
 export function addonStale() {
-  return olderThan(ADDON, [join(root, 'native'), join(root, 'binding.gyp')]);
+  return olderThan(ADDON, [join(root, 'native'), RECORD_HEADER, join(root, 'binding.gyp')]);
 }
 
 export function bpfObjectStale() {
-  return olderThan(BPF_OBJECT, [join(root, 'bpf')]);
+  return olderThan(BPF_OBJECT, [join(root, 'bpf'), RECORD_BPF_HEADER]);
 }

@@ -7,19 +7,14 @@ export { ProcessTable, bytesPerRow, type ProcessTableHandles, type ProcessTableO
 export { DEFAULT_SCRUB_WORDS, SCRUBBED } from './cache/scrub.js';
 export { MAX_PID } from './cache/input.js';
 export type {
-  ByteString,
-  Credentials,
   EntryCredentials,
   EntryNamespaces,
   EntrySource,
-  ExecInput,
-  ExitInput,
-  ForkInput,
   LineageResult,
-  NamespaceInput,
   ProcessEntry,
   ValuesWithTruncation,
 } from './cache/types.js';
+export type { ByteString, Credentials, ExecInput, ExitInput, ForkInput, NamespaceInput } from './record/events.js';
 
 // The sharded pipeline and its readers (docs/pipeline.md)
 export { createPipeline, Pipeline, type PipelineOptions, type PipelineStats } from './pipeline/pipeline.js';
@@ -32,6 +27,11 @@ export { SyntheticSource } from './pipeline/sources/synthetic-records.js';
 export { CaptureSource, type CaptureSourceOptions, type CaptureKind, type SnapshotCounts } from './pipeline/sources/capture.js';
 export type { CaptureStats } from './native/addon.js';
 export { syntheticEvents, STANDARD_MIX, type SyntheticOptions } from './pipeline/sources/synthetic.js';
-export { encodeEvent, decodeEvent, validateRecord, MAX_RECORD_SIZE } from './pipeline/record.js';
-export type { StreamEvent } from './pipeline/events.js';
+
+// The record format (docs/record-format.md)
+export { MAX_RECORD_SIZE } from './record/constants.js';
+export { decodeEvent, validateRecord } from './record/decode.js';
+export { encodeEvent } from './record/encode.js';
+export type { StreamEvent } from './record/events.js';
+
 export { ForklineError, type ForklineErrorCode } from './errors.js';

@@ -5,7 +5,7 @@
 // classes and make both sides pay for it).
 
 import type { Credentials, ExecInput, ExitInput, ForkInput, ProcessResolver } from '../../src/index.js';
-import type { StreamEvent } from '../../src/pipeline/events.js';
+import type { StreamEvent } from '../../src/record/events.js';
 import type { NaiveResolver } from '../naive-resolver.js';
 
 export const OP_FORK = 0;

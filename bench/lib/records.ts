@@ -13,11 +13,9 @@
 // only, and a record with a pid namespace other than 0 stops a shard worker.)
 
 import {
-  encodeEvent,
   EXEC_PPID,
   FORK_EXEC_TIME,
   FORK_PPID,
-  getU64,
   H_SIZE,
   H_TIME,
   H_TYPE,
@@ -30,10 +28,11 @@ import {
   REC_RENAME,
   REC_REPARENT,
   REPARENT_PPID,
-  setU64,
-} from '../../src/pipeline/record.js';
+} from '../../src/record/constants.js';
+import { getU64 } from '../../src/record/decode.js';
+import { encodeEvent, setU64 } from '../../src/record/encode.js';
 import { STANDARD_MIX } from '../../src/pipeline/sources/synthetic.js';
-import type { StreamEvent } from '../../src/pipeline/events.js';
+import type { StreamEvent } from '../../src/record/events.js';
 
 export interface EncodedStream {
   /** Every record of the stream, back to back. */

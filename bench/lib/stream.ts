@@ -1,7 +1,7 @@
 // The standard mix (docs/synthetic.md): the one stream every suite draws its
 // inputs from, generated once per process and shared between suites.
 
-import type { StreamEvent } from '../../src/pipeline/events.js';
+import type { StreamEvent } from '../../src/record/events.js';
 import { STANDARD_MIX, syntheticStream } from '../../src/pipeline/sources/synthetic.js';
 import type { SuiteContext } from './suite.js';
 

@@ -8,7 +8,7 @@
 // apply function either stores in a row or releases. -1 means "not given".
 
 import { C } from './counters.js';
-import { CRED_WORDS } from './creds.js';
+import { CRED_WORD_COUNT } from '../record/constants.js';
 import { deriveNamespaces, NS_MOUNT_ID, NS_NS_PID } from './namespaces.js';
 import { APPLY_DELAY_ITERATIONS, applyDelay } from './test-hooks.js';
 import {
@@ -100,7 +100,7 @@ export function newForkArgs(): ForkArgs {
   return {
     pid: 0, ppid: 0, pidns: 0, time: 0n, inode: 0, execTime: 0n, pathId: -1, commId: -1, argvId: -1,
     envpId: -1, interpId: -1, argsTruncated: false, envsTruncated: false, pathTruncated: false,
-    creds: new Uint32Array(CRED_WORDS), credsMask: 0, ctxId: -1, ctxMask: 0, nsId: -1,
+    creds: new Uint32Array(CRED_WORD_COUNT), credsMask: 0, ctxId: -1, ctxMask: 0, nsId: -1,
     source: SOURCE_EVENT, kernelThread: false, parentRemote: false,
   };
 }
@@ -109,7 +109,7 @@ export function newExecArgs(): ExecArgs {
   return {
     pid: 0, ppid: -1, pidns: 0, time: 0n, inode: 0, prevInode: 0, pathId: -1, commId: -1,
     argvId: -1, envpId: -1, argsTruncated: false, envsTruncated: false, pathTruncated: false,
-    creds: new Uint32Array(CRED_WORDS), credsMask: 0, ctxId: -1, ctxMask: 0, interpId: -1, nsId: -1,
+    creds: new Uint32Array(CRED_WORD_COUNT), credsMask: 0, ctxId: -1, ctxMask: 0, interpId: -1, nsId: -1,
     source: SOURCE_EVENT,
   };
 }

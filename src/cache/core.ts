@@ -19,27 +19,22 @@ import {
   relinkParent,
 } from './apply.js';
 import { C, type WriterCounter } from './counters.js';
-import { CRED_WORDS } from './creds.js';
+import { CRED_WORD_COUNT } from '../record/constants.js';
 import { EntryDecoder, entryEnvp } from './entry.js';
 import { entriesToDot, entriesToJSON, type EntryViews } from './export.js';
 import { checkCredentials, checkPid, checkTime, InputEncoder } from './input.js';
 import { checkLineage } from './lineage.js';
 import { ArgvScrubber, envNames } from './scrub.js';
 import { bytesPerRow, ProcessTable, SOURCE_EVENT, SOURCE_PROCFS, SOURCE_SNAPSHOT } from './table.js';
-import type {
-  Credentials,
-  ExecInput,
-  ExitInput,
-  ForkInput,
-  LineageResult,
-  ProcessEntry,
-  ValuesWithTruncation,
-} from './types.js';
+import type { Credentials, ExecInput, ExitInput, ForkInput } from '../record/events.js';
+import type { LineageResult, ProcessEntry, ValuesWithTruncation } from './types.js';
 import { UserNames } from './users.js';
 import { MAX_STRING_BYTES } from './strings.js';
 import { RecordApplier } from '../pipeline/apply-record.js';
-import { encodeEvent, MAX_RECORD_SIZE, type RecordEvent } from '../pipeline/record.js';
-import { frameSize } from '../pipeline/router.js';
+import { MAX_RECORD_SIZE } from '../record/constants.js';
+import { encodeEvent } from '../record/encode.js';
+import type { RecordEvent } from '../record/events.js';
+import { frameSize } from '../record/decode.js';
 import {
   parseStatLine,
   parseTtyNr,
@@ -122,7 +117,7 @@ export class CacheCore {
   private readonly envsWithValue: ReadonlySet<string>;
   private readonly forkArgs = newForkArgs();
   private readonly execArgs = newExecArgs();
-  private readonly credWords = new Uint32Array(CRED_WORDS);
+  private readonly credWords = new Uint32Array(CRED_WORD_COUNT);
   private readonly procRoot: string;
   private readonly retention: bigint;
   private readonly ttyFallback: boolean;

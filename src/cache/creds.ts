@@ -1,37 +1,37 @@
 // Credentials are interned like strings: a process row stores one id for its
 // whole credential set (7 ids + 2 capability masks), because thousands of
 // processes share a handful of sets. The tuple is 11 little-endian 32-bit
-// words kept in a StringTable of its own, so interning, reference counting
-// and reclamation are the string table's, not a second copy.
+// words (the tuple of the record format, CRED_WORD_* in src/record/constants.ts)
+// kept in a StringTable of its own, so interning, reference counting and
+// reclamation are the string table's, not a second copy.
 
+import {
+  CRED_WORD_AUID,
+  CRED_WORD_CAP_EFFECTIVE,
+  CRED_WORD_CAP_PERMITTED,
+  CRED_WORD_COUNT,
+  CRED_WORD_EGID,
+  CRED_WORD_EUID,
+  CRED_WORD_FSGID,
+  CRED_WORD_FSUID,
+  CRED_WORD_GID,
+  CRED_WORD_UID,
+} from '../record/constants.js';
+import type { Credentials } from '../record/events.js';
+import { CRED_FIELDS } from '../record/spec.js';
 import { StringTable, type StringTableHandles } from './strings.js';
-import type { Credentials } from './types.js';
 
-export const CRED_WORDS = 11;
 export const UNKNOWN_ID = 4294967295;
 
-// Word positions in a tuple, and the bits of a "which fields are given" mask.
-export const C_UID = 0;
-export const C_GID = 1;
-export const C_EUID = 2;
-export const C_EGID = 3;
-export const C_FSUID = 4;
-export const C_FSGID = 5;
-export const C_AUID = 6;
-export const C_CAP_EFF = 7; // lo at 7, hi at 8
-export const C_CAP_PRM = 9; // lo at 9, hi at 10
-export const CRED_FIELDS: readonly (keyof Credentials)[] = [
-  'uid', 'gid', 'euid', 'egid', 'fsuid', 'fsgid', 'auid', 'capEffective', 'capPermitted',
+/** Word of each field in the tuple, in CRED_FIELDS (mask bit) order; a capability mask is words w and w + 1. */
+const FIELD_WORD = [
+  CRED_WORD_UID, CRED_WORD_GID, CRED_WORD_EUID, CRED_WORD_EGID, CRED_WORD_FSUID, CRED_WORD_FSGID, CRED_WORD_AUID,
+  CRED_WORD_CAP_EFFECTIVE, CRED_WORD_CAP_PERMITTED,
 ];
-/** Bit of each field in a mask, in CRED_FIELDS order. */
-export const CRED_BIT: Readonly<Record<keyof Credentials, number>> = {
-  uid: 1, gid: 2, euid: 4, egid: 8, fsuid: 16, fsgid: 32, auid: 64, capEffective: 128, capPermitted: 256,
-};
-const FIELD_WORD = [C_UID, C_GID, C_EUID, C_EGID, C_FSUID, C_FSGID, C_AUID, C_CAP_EFF, C_CAP_PRM];
 
 export class CredentialTable {
   readonly strings: StringTable;
-  private readonly tuple = new Uint32Array(CRED_WORDS);
+  private readonly tuple = new Uint32Array(CRED_WORD_COUNT);
   private readonly tupleBytes = new Uint8Array(this.tuple.buffer);
   private readonly words: Uint32Array;
   /** Id of the set where every id is unknown and no capability is held. */
@@ -44,17 +44,17 @@ export class CredentialTable {
   constructor(handles: StringTableHandles, fresh = false) {
     this.strings = new StringTable(handles);
     this.words = new Uint32Array(handles.arena);
-    for (let i = 0; i < C_CAP_EFF; i++) this.tuple[i] = UNKNOWN_ID;
+    for (let i = 0; i < CRED_WORD_CAP_EFFECTIVE; i++) this.tuple[i] = UNKNOWN_ID;
     // The unknown set is interned first by the creator and never released.
-    if (fresh) this.strings.internBytes(this.tupleBytes, 0, CRED_WORDS * 4);
+    if (fresh) this.strings.internBytes(this.tupleBytes, 0, CRED_WORD_COUNT * 4);
     this.unknownId = 1;
   }
 
   /** Empties the table, keeping the unknown set as id 1. */
   reset(): void {
     this.strings.reset();
-    for (let i = 0; i < CRED_WORDS; i++) this.tuple[i] = i < C_CAP_EFF ? UNKNOWN_ID : 0;
-    this.strings.internBytes(this.tupleBytes, 0, CRED_WORDS * 4);
+    for (let i = 0; i < CRED_WORD_COUNT; i++) this.tuple[i] = i < CRED_WORD_CAP_EFFECTIVE ? UNKNOWN_ID : 0;
+    this.strings.internBytes(this.tupleBytes, 0, CRED_WORD_COUNT * 4);
   }
 
   get handles(): StringTableHandles {
@@ -69,25 +69,25 @@ export class CredentialTable {
   /**
    * Returns the id of `base` with the fields of `mask` taken from `values`
    * (one reference held by the caller), or -1 when the table is full.
-   * `values` words are in tuple order (see C_*).
+   * `values` words are in tuple order (CRED_WORD_*).
    */
   merge(base: number, values: Uint32Array, mask: number): number {
     const t = this.tuple;
-    for (let w = 0; w < CRED_WORDS; w++) t[w] = this.word(base, w);
+    for (let w = 0; w < CRED_WORD_COUNT; w++) t[w] = this.word(base, w);
     for (let f = 0; f < FIELD_WORD.length; f++) {
       if ((mask & (1 << f)) === 0) continue;
       const w = FIELD_WORD[f]!;
       t[w] = values[w]!;
-      if (w >= C_CAP_EFF) t[w + 1] = values[w + 1]!;
+      if (w >= CRED_WORD_CAP_EFFECTIVE) t[w + 1] = values[w + 1]!;
     }
     // most updates and every fork that carries its credentials change nothing
     let same = true;
-    for (let w = 0; w < CRED_WORDS && same; w++) same = t[w] === this.word(base, w);
+    for (let w = 0; w < CRED_WORD_COUNT && same; w++) same = t[w] === this.word(base, w);
     if (same) {
       this.incref(base);
       return base;
     }
-    return this.strings.internBytes(this.tupleBytes, 0, CRED_WORDS * 4);
+    return this.strings.internBytes(this.tupleBytes, 0, CRED_WORD_COUNT * 4);
   }
 
   incref(id: number): void {
@@ -101,15 +101,15 @@ export class CredentialTable {
   read(id: number): Credentials {
     const w = (i: number) => this.word(id, i);
     return {
-      uid: w(C_UID),
-      gid: w(C_GID),
-      euid: w(C_EUID),
-      egid: w(C_EGID),
-      fsuid: w(C_FSUID),
-      fsgid: w(C_FSGID),
-      auid: w(C_AUID),
-      capEffective: (BigInt(w(C_CAP_EFF + 1)) << 32n) | BigInt(w(C_CAP_EFF)),
-      capPermitted: (BigInt(w(C_CAP_PRM + 1)) << 32n) | BigInt(w(C_CAP_PRM)),
+      uid: w(CRED_WORD_UID),
+      gid: w(CRED_WORD_GID),
+      euid: w(CRED_WORD_EUID),
+      egid: w(CRED_WORD_EGID),
+      fsuid: w(CRED_WORD_FSUID),
+      fsgid: w(CRED_WORD_FSGID),
+      auid: w(CRED_WORD_AUID),
+      capEffective: (BigInt(w(CRED_WORD_CAP_EFFECTIVE + 1)) << 32n) | BigInt(w(CRED_WORD_CAP_EFFECTIVE)),
+      capPermitted: (BigInt(w(CRED_WORD_CAP_PERMITTED + 1)) << 32n) | BigInt(w(CRED_WORD_CAP_PERMITTED)),
     };
   }
 }

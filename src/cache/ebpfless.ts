@@ -4,7 +4,8 @@
 // child's namespace.
 
 import { CacheCore, GID_FIELDS, UID_FIELDS, type ResolverOptions, type ResolverStats } from './core.js';
-import type { ByteString, ProcessEntry, ValuesWithTruncation } from './types.js';
+import type { ByteString } from '../record/events.js';
+import type { ProcessEntry, ValuesWithTruncation } from './types.js';
 
 export interface CacheResolverKey {
   /** Pid as seen in its namespace. */

@@ -4,11 +4,12 @@
 
 import { CTX_ALL, CTX_CGROUP, CTX_CONTAINER, CTX_TTY, type ExecArgs, type ForkArgs } from './apply.js';
 import { C } from './counters.js';
-import { CRED_FIELDS, credentialsToWords } from './creds.js';
+import { CRED_FIELDS } from '../record/spec.js';
+import { credentialsToWords } from './creds.js';
 import { internNamespaces } from './namespaces.js';
 import { MAX_STRING_BYTES } from './strings.js';
 import type { ProcessTable } from './table.js';
-import type { ByteString, Credentials, ExecInput, ForkInput, NamespaceInput } from './types.js';
+import type { ByteString, Credentials, ExecInput, ForkInput, NamespaceInput } from '../record/events.js';
 
 /** The kernel's largest pid_max. */
 export const MAX_PID = 4194304;

@@ -2,16 +2,10 @@
 // A thin facade over CacheCore; the semantics are in docs/cache.md.
 
 import { CacheCore, GID_FIELDS, UID_FIELDS, type ResolverOptions, type ResolverStats } from './core.js';
-import type {
-  ExecInput,
-  ExitInput,
-  ForkInput,
-  LineageResult,
-  ProcessEntry,
-  ValuesWithTruncation,
-} from './types.js';
+import type { ExecInput, ExitInput, ForkInput } from '../record/events.js';
+import type { LineageResult, ProcessEntry, ValuesWithTruncation } from './types.js';
 import type { ProcessTable } from './table.js';
-import type { RecordEvent } from '../pipeline/record.js';
+import type { RecordEvent } from '../record/events.js';
 
 const HOST_NS = 0;
 

@@ -1,21 +1,9 @@
-// Public input and output shapes of the process cache. One definition, used by
-// the embedded ProcessResolver, the EbpflessResolver and the shard workers.
+// Public output shapes of the process cache: what a reader gets back
+// (ProcessEntry and the values it holds). One definition, used by the
+// embedded ProcessResolver, the EbpflessResolver and ProcessView. The input
+// shapes (ForkInput, ExecInput, ...) are events: src/record/events.ts.
 
-/** Bytes of a path or an argument: a string (stored as UTF-8) or raw bytes. */
-export type ByteString = string | Uint8Array;
-
-export interface Credentials {
-  uid: number;
-  gid: number;
-  euid: number;
-  egid: number;
-  fsuid: number;
-  fsgid: number;
-  /** Login uid; 4294967295 when unset, as the kernel shows it. */
-  auid: number;
-  capEffective: bigint;
-  capPermitted: bigint;
-}
+import type { Credentials } from '../record/events.js';
 
 /** Credentials of a ProcessEntry: the numbers, and the names resolved at read time. */
 export interface EntryCredentials extends Credentials {
@@ -36,64 +24,6 @@ export interface EntryNamespaces {
   nsPid: number;
   mountId: number;
   cgroupId: bigint;
-}
-
-/**
- * The namespace fields an event may give (docs/cache.md, "Namespaces and
- * cgroup"): given together when any is non-zero, absent = 0 = unknown.
- */
-export interface NamespaceInput {
-  pidnsInode?: number;
-  nsPid?: number;
-  mountId?: number;
-  cgroupId?: bigint;
-}
-
-export interface ForkInput extends NamespaceInput {
-  pid: number;
-  ppid: number;
-  time: bigint;
-  /** The kernel's view of the child's executable inode at fork time; 0 or absent when unknown. */
-  inode?: number;
-  /** Used only when the parent is unknown (or its inode does not match). */
-  path?: ByteString;
-  /** The source had to cut `path` (it is then not absolute); goes with the path. */
-  pathTruncated?: boolean;
-  comm?: ByteString;
-  credentials?: Partial<Credentials>;
-  tty?: string;
-  containerId?: string;
-  cgroup?: string;
-  /** True for kernel threads (PF_KTHREAD): they are rejected. */
-  kernelThread?: boolean;
-}
-
-export interface ExecInput extends NamespaceInput {
-  pid: number;
-  ppid?: number;
-  time: bigint;
-  path: ByteString;
-  /** The source had to cut `path` (it is then not absolute). */
-  pathTruncated?: boolean;
-  inode: number;
-  /** The kernel's view of the image the process ran before this exec; 0 or absent when unknown. */
-  prevInode?: number;
-  argv?: readonly ByteString[];
-  argsTruncated?: boolean;
-  envp?: readonly ByteString[];
-  envsTruncated?: boolean;
-  credentials?: Partial<Credentials>;
-  tty?: string;
-  containerId?: string;
-  cgroup?: string;
-  interpreter?: ByteString;
-  comm?: ByteString;
-}
-
-export interface ExitInput {
-  pid: number;
-  time: bigint;
-  exitCode?: number;
 }
 
 export type EntrySource = 'event' | 'snapshot' | 'procfs';

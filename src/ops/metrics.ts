@@ -28,7 +28,7 @@ import {
   REC_LOST,
   REC_RENAME,
   REC_REPARENT,
-} from '../pipeline/record.js';
+} from '../record/constants.js';
 import type { WriterCounter } from '../cache/counters.js';
 import { isIP } from 'node:net';
 import type { MetricsSource } from './metrics-source.js';

@@ -5,7 +5,7 @@
 
 import type { PipelineStats } from '../pipeline/pipeline.js';
 import type { DropCounts } from '../pipeline/summary.js';
-import { REC_CREDS, REC_EXEC, REC_EXIT, REC_FORK, REC_RENAME } from '../pipeline/record.js';
+import { REC_CREDS, REC_EXEC, REC_EXIT, REC_FORK, REC_RENAME } from '../record/constants.js';
 import type { AgentStats } from './query-protocol.js';
 
 /** What the sampler reads: the pipeline, and the capture's own drop counters when live. */

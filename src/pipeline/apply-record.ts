@@ -22,14 +22,13 @@ import {
 } from '../cache/apply.js';
 import { C } from '../cache/counters.js';
 import { internNamespaces } from '../cache/namespaces.js';
-import { CRED_WORDS } from '../cache/creds.js';
+import { CRED_WORD_COUNT } from '../record/constants.js';
 import { shardOf } from '../cache/shards.js';
 import { SOURCE_EVENT, SOURCE_SNAPSHOT, type ProcessTable } from '../cache/table.js';
 import {
   CREDS_CREDS,
   CREDS_CREDS_MASK,
   CREDS_PID,
-  ctxMaskOfGiven,
   DELETE_PID,
   EXEC_CREDS,
   EXEC_CREDS_MASK,
@@ -95,7 +94,6 @@ import {
   REPARENT_PPID,
   UNLINK_FORK_TIME,
   UNLINK_PPID,
-  validateRecord,
   VAR_ARGV,
   VAR_COMM,
   VAR_COUNT,
@@ -103,7 +101,8 @@ import {
   VAR_ENVP,
   VAR_INTERP,
   VAR_PATH,
-} from './record.js';
+} from '../record/constants.js';
+import { ctxMaskOfGiven, validateRecord } from '../record/decode.js';
 
 /** The cpu field of the LINK/UNLINK messages a shard worker sends (the router's LINKs carry the fork's cpu). */
 export const FROM_WORKER_CPU = 0xffffffff;
@@ -130,7 +129,7 @@ export class RecordApplier {
   lastGseq = 0;
   private readonly forkArgs: ForkArgs = newForkArgs();
   private readonly execArgs: ExecArgs = newExecArgs();
-  private readonly words = new Uint32Array(CRED_WORDS);
+  private readonly words = new Uint32Array(CRED_WORD_COUNT);
   private bytes: Uint8Array = new Uint8Array(0);
   private dv: DataView = new DataView(new ArrayBuffer(0));
 
@@ -276,7 +275,7 @@ export class RecordApplier {
 
   private readCreds(at: number, mask: number, out: Uint32Array): number {
     const dv = this.dv;
-    for (let w = 0; w < CRED_WORDS; w++) out[w] = dv.getUint32(at + 4 * w, true);
+    for (let w = 0; w < CRED_WORD_COUNT; w++) out[w] = dv.getUint32(at + 4 * w, true);
     return mask;
   }
 

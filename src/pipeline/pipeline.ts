@@ -19,7 +19,6 @@ import {
   FORK_INODE,
   FORK_MIN_SIZE,
   FORK_PPID,
-  getU64,
   H_PIDNS,
   H_TIME,
   H_TYPE,
@@ -38,9 +37,11 @@ import {
   REC_REPARENT,
   REC_UNLINK,
   UNLINK_FORK_TIME,
-} from './record.js';
+} from '../record/constants.js';
+import { getU64 } from '../record/decode.js';
 import { RingWord, ShardRing } from './ring.js';
-import { FRAME_ERROR, RING_FULL, ROUTE_ALL, ROUTE_SKIP, Router, frameSize, routeOf } from './router.js';
+import { FRAME_ERROR, RING_FULL, ROUTE_ALL, ROUTE_SKIP, Router, routeOf } from './router.js';
+import { frameSize } from '../record/decode.js';
 import type { RecordSource } from './source.js';
 import type { DropCounts, RunSummary } from './summary.js';
 

@@ -7,22 +7,20 @@
 
 import { PipelineControl, shardOf } from '../cache/shards.js';
 import {
-  encodeLinkFromFork,
   FORK_PPID,
   H_PIDNS,
-  H_SIZE,
   H_TYPE,
   LINK_SIZE,
   LOST_COUNT,
-  MAX_RECORD_SIZE,
   REC_CLOCK,
   REC_FLUSH,
   REC_FORK,
   REC_LOST,
   REC_PAD,
   REC_TYPE_COUNT,
-  stampGseq,
-} from './record.js';
+} from '../record/constants.js';
+import { frameSize } from '../record/decode.js';
+import { encodeLinkFromFork, stampGseq } from '../record/encode.js';
 import type { ShardRing } from './ring.js';
 
 /** Offset of the pid that routes a record (pid, or ppid for LINK/UNLINK): the first body word of every type. */
@@ -32,18 +30,6 @@ const ROUTE_PID = 40;
 export const ROUTE_SKIP = -1; // PAD
 export const ROUTE_ALL = -2; // FLUSH, CLOCK: every shard
 export const ROUTE_COUNT_LOST = -3; // LOST: counted by the router, not applied
-
-/**
- * Size of the record at off if its header frames it (size a multiple of 8,
- * within bounds and within `available`), else -1: nothing after it can be
- * trusted.
- */
-export function frameSize(src: DataView, off: number, available: number): number {
-  if (available < 8) return -1;
-  const size = src.getUint32(off + H_SIZE, true);
-  if ((size & 7) !== 0 || size < 8 || size > MAX_RECORD_SIZE || size > available) return -1;
-  return size;
-}
 
 /**
  * The route of a framed record. Every record but PAD takes a sequence

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { ProcessResolver, ProcessTable } from '../../src/index.js';
 import { readNamespaces } from '../../src/cache/namespaces.js';
-import type { ForkEvent, ExecEvent } from '../../src/pipeline/events.js';
+import type { ForkEvent, ExecEvent } from '../../src/record/events.js';
 import { F_PATH_TRUNCATED, F_PARENT_MISSING, F_REPARENTED } from '../../src/cache/table.js';
 import { bootInit } from './helpers.js';
 

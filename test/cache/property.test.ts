@@ -14,7 +14,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ProcessResolver } from '../../src/index.js';
-import type { Credentials, EntryNamespaces, ExecInput, ExitInput, ForkInput, NamespaceInput, ProcessEntry } from '../../src/cache/types.js';
+import type { EntryNamespaces, ProcessEntry } from '../../src/cache/types.js';
+import type { Credentials, ExecInput, ExitInput, ForkInput, NamespaceInput } from '../../src/record/events.js';
 import { ReferenceResolver, UNSET_ID, type Node } from '../model/reference-resolver.js';
 
 const MAX_PID = 40;

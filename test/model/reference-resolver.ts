@@ -8,7 +8,15 @@
 // Readings of docs/cache.md that the contract leaves open are marked
 // "AMBIGUITY:" below.
 
-import type { ByteString, Credentials, EntryNamespaces, ExecInput, ExitInput, ForkInput, NamespaceInput } from '../../src/cache/types.js';
+import type { EntryNamespaces } from '../../src/cache/types.js';
+import type {
+  ByteString,
+  Credentials,
+  ExecInput,
+  ExitInput,
+  ForkInput,
+  NamespaceInput,
+} from '../../src/record/events.js';
 
 export const UNSET_ID = 4294967295;
 export const DEFAULT_EXITED_RETENTION = 5_000_000_000n;

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { decodeEvent, readHeader, validateRecord } from '../../src/pipeline/record.js';
+import { decodeEvent, readHeader, validateRecord } from '../../src/record/decode.js';
 import {
   containerIdFromCgroup,
   parseCgroup,
@@ -70,7 +70,7 @@ describe('netlink proc connector capture (C++, live kernel)', () => {
     const native = join(root, 'native');
     const cc = spawnSync(
       'g++',
-      ['-std=c++17', '-O1', '-pthread', '-Wall', '-Wextra', '-Werror', '-I', native, '-o', bin,
+      ['-std=c++17', '-O1', '-pthread', '-Wall', '-Wextra', '-Werror', '-I', native, '-I', join(root, 'src'), '-o', bin,
         join(root, 'test', 'native', 'netlink_capture_test.cc'),
         join(native, 'netlink_capture.cc'), join(native, 'procfs_reader.cc')],
       { encoding: 'utf8' },

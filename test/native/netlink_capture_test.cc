@@ -28,7 +28,7 @@
 
 #include "netlink_capture.h"
 #include "procfs_reader.h"
-#include "record.h"
+#include "record/record.h"  // src/record/record.h, generated (include path: src/)
 
 using namespace forkline;
 using namespace forkline::record;

@@ -16,7 +16,7 @@ beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'forkline-merge-'));
   const bin = join(dir, 'time_merge_test');
   // g++ is required (apt-get install g++): the test fails, not skips, without it
-  execFileSync('g++', ['-std=c++17', '-O1', '-Wall', '-I', join(root, 'native'), '-o', bin, join(import.meta.dirname, 'time_merge_test.cc')]);
+  execFileSync('g++', ['-std=c++17', '-O1', '-Wall', '-I', join(root, 'native'), '-I', join(root, 'src'), '-o', bin, join(import.meta.dirname, 'time_merge_test.cc')]);
   for (const line of execFileSync(bin, { encoding: 'utf8' }).trim().split('\n')) {
     const c = JSON.parse(line) as Record<string, unknown>;
     cases.set(c.case as string, c);

@@ -6,7 +6,7 @@ import { WRITER_COUNTERS, type WriterCounter } from '../../src/cache/counters.js
 import type { CaptureStats } from '../../src/native/addon.js';
 import { MetricsReporter, pipelineMetricsSource, type MetricsSource } from '../../src/ops/metrics.js';
 import { createPipeline, type PipelineStats } from '../../src/pipeline/pipeline.js';
-import { REC_TYPE_COUNT } from '../../src/pipeline/record.js';
+import { REC_TYPE_COUNT } from '../../src/record/constants.js';
 import { SyntheticSource } from '../../src/pipeline/sources/synthetic-records.js';
 
 interface Line {

@@ -10,7 +10,7 @@ import { SyntheticSource } from '../../src/pipeline/sources/synthetic-records.js
 import { STANDARD_MIX, type SyntheticOptions } from '../../src/pipeline/sources/synthetic.js';
 import type { ProcessResolver } from '../../src/cache/resolver.js';
 import { shardOf } from '../../src/cache/shards.js';
-import type { StreamEvent } from '../../src/pipeline/events.js';
+import type { StreamEvent } from '../../src/record/events.js';
 import { BufferSource, chainFields, differences, encodeAll, lineageDiff, livePidsOf, reference, stringify, syntheticBytes } from './helpers.js';
 
 /** Small enough that FLUSH records flush something in a few thousand events (1M events/s simulated). */

@@ -23,7 +23,7 @@ import {
   REC_RENAME,
   RENAME_LENS,
   VAR_PATH,
-} from '../../src/pipeline/record.js';
+} from '../../src/record/constants.js';
 import { REPLAY_HEADER_BYTES, ReplaySource, ReplayWriter } from '../../src/pipeline/sources/replay.js';
 import { SyntheticSource } from '../../src/pipeline/sources/synthetic-records.js';
 import { STANDARD_MIX, type SyntheticOptions } from '../../src/pipeline/sources/synthetic.js';

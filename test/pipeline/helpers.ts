@@ -8,12 +8,14 @@ import { join } from 'node:path';
 import { entryEnvp } from '../../src/cache/entry.js';
 import { ProcessResolver } from '../../src/cache/resolver.js';
 import type { ProcessEntry } from '../../src/cache/types.js';
-import { encodeEvent, H_SIZE, MAX_RECORD_SIZE, type RecordEvent } from '../../src/pipeline/record.js';
+import { H_SIZE, MAX_RECORD_SIZE } from '../../src/record/constants.js';
+import { encodeEvent } from '../../src/record/encode.js';
+import type { RecordEvent } from '../../src/record/events.js';
 import type { RecordChunk, RecordSource } from '../../src/pipeline/source.js';
 import type { Pipeline, PipelineSummary } from '../../src/pipeline/pipeline.js';
 import { syntheticChunks } from '../../src/pipeline/sources/synthetic-records.js';
 import { syntheticEvents, type SyntheticOptions } from '../../src/pipeline/sources/synthetic.js';
-import type { StreamEventType } from '../../src/pipeline/events.js';
+import type { StreamEventType } from '../../src/record/events.js';
 
 /** The records of a synthetic stream, back to back, as the synthetic source encodes them. */
 export function syntheticBytes(options: SyntheticOptions): Uint8Array {

@@ -5,7 +5,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ForklineError } from '../../src/errors.js';
-import { encodeEvent, MAX_RECORD_SIZE } from '../../src/pipeline/record.js';
+import { MAX_RECORD_SIZE } from '../../src/record/constants.js';
+import { encodeEvent } from '../../src/record/encode.js';
 import { RECORD_FORMAT_VERSION, ReplaySource, ReplayWriter } from '../../src/pipeline/sources/replay.js';
 import { rejectionOf, tempDir } from './helpers.js';
 

@@ -4,7 +4,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { ProcessResolver } from '../../src/cache/resolver.js';
-import type { ExecEvent, ForkEvent } from '../../src/pipeline/events.js';
+import type { ExecEvent, ForkEvent } from '../../src/record/events.js';
 
 const DASH_INODE = 260180;
 

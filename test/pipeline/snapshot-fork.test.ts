@@ -4,9 +4,10 @@
 import { describe, expect, it } from 'vitest';
 import { ProcessResolver } from '../../src/cache/resolver.js';
 import type { ProcessEntry } from '../../src/cache/types.js';
-import type { ForkEvent } from '../../src/pipeline/events.js';
+import type { ForkEvent } from '../../src/record/events.js';
 import { createPipeline } from '../../src/pipeline/pipeline.js';
-import { decodeEvent, FLAG_SNAPSHOT, H_FLAGS } from '../../src/pipeline/record.js';
+import { FLAG_SNAPSHOT, H_FLAGS } from '../../src/record/constants.js';
+import { decodeEvent } from '../../src/record/decode.js';
 import { BufferSource, encodeAll } from './helpers.js';
 
 function snapshotFork(pid: number, ppid: number, path: string, startTime: bigint): ForkEvent {

@@ -17,8 +17,9 @@
 //   pid 1, forked by the kernel (ppid 0).
 
 import { Worker } from 'node:worker_threads';
-import type { StreamEvent } from '../../src/pipeline/events.js';
-import { encodeEvent, MAX_RECORD_SIZE } from '../../src/pipeline/record.js';
+import type { StreamEvent } from '../../src/record/events.js';
+import { MAX_RECORD_SIZE } from '../../src/record/constants.js';
+import { encodeEvent } from '../../src/record/encode.js';
 import type { RecordChunk, RecordSource } from '../../src/pipeline/source.js';
 import type { PipelineHandles } from '../../src/cache/shards.js';
 import { distModuleUrl } from './ring-worker.js';

@@ -7,8 +7,8 @@
 
 import { describe, expect, it } from 'vitest';
 import { ProcessResolver } from '../../src/index.js';
-import type { Credentials } from '../../src/cache/types.js';
-import type { StreamEvent } from '../../src/pipeline/events.js';
+import type { Credentials } from '../../src/record/events.js';
+import type { StreamEvent } from '../../src/record/events.js';
 import {
   STANDARD_MIX,
   syntheticEvents,

@@ -11,9 +11,10 @@ import { PipelineControl, shardOf, type PipelineHandles } from '../../src/cache/
 import { F_CURRENT, F_IS_EXEC, F_REMOTE_PARENT, F_USED, ProcessTable } from '../../src/cache/table.js';
 import type { ProcessEntry } from '../../src/cache/types.js';
 import { Cursor, ProcessView } from '../../src/cache/view.js';
-import type { StreamEvent } from '../../src/pipeline/events.js';
+import type { StreamEvent } from '../../src/record/events.js';
 import { createPipeline, type Pipeline } from '../../src/pipeline/pipeline.js';
-import { encodeEvent, MAX_RECORD_SIZE } from '../../src/pipeline/record.js';
+import { MAX_RECORD_SIZE } from '../../src/record/constants.js';
+import { encodeEvent } from '../../src/record/encode.js';
 import { SyntheticSource } from '../../src/pipeline/sources/synthetic-records.js';
 import { syntheticEvents, type SyntheticOptions } from '../../src/pipeline/sources/synthetic.js';
 

@@ -12,22 +12,21 @@
 
 import { ForklineError } from '../../errors.js';
 import { BPF_OBJECT_PATH, loadAddon, type CaptureStats, type NativeCapture } from '../../native/addon.js';
-import type { ForkEvent } from '../events.js';
+import type { ForkEvent } from '../../record/events.js';
 import {
-  encodeEvent,
-  encodeFlush,
   EXEC_INODE,
   EXEC_PID,
   EXEC_PREV_INODE,
   FLUSH_SIZE,
   FORK_PID,
-  getU64,
   H_TIME,
   H_TYPE,
   MAX_RECORD_SIZE,
   REC_EXEC,
   REC_FORK,
-} from '../record.js';
+} from '../../record/constants.js';
+import { getU64 } from '../../record/decode.js';
+import { encodeEvent, encodeFlush } from '../../record/encode.js';
 import { ShardRing } from '../ring.js';
 import type { RecordChunk, RecordSource } from '../source.js';
 import type { CaptureSummary } from '../summary.js';

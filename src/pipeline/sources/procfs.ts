@@ -9,7 +9,7 @@
 import { existsSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { readdir, readFile, readlink, stat as statFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Credentials, ExecInput } from '../../cache/types.js';
+import type { Credentials, ExecInput } from '../../record/events.js';
 
 /** Clock ticks per second of the times in /proc/<pid>/stat (sysconf(_SC_CLK_TCK)): 100 on every Linux ABI. */
 export const CLK_TCK = 100;

@@ -4,14 +4,14 @@
 
 import { open, type FileHandle } from 'node:fs/promises';
 import { ForklineError } from '../../errors.js';
-import { H_SIZE, MAX_RECORD_SIZE } from '../record.js';
+import { H_SIZE, MAX_RECORD_SIZE } from '../../record/constants.js';
 import type { RecordChunk, RecordSource } from '../source.js';
 
 export const REPLAY_MAGIC = 'FORKLINE';
 export const REPLAY_VERSION = 1;
 /**
- * Version of the record layout inside (bumped with incompatible record.ts
- * changes). 2: FORK and EXEC carry mountId, nsPid, pidnsInode and cgroupId
+ * Version of the record layout inside (bumped with incompatible changes of
+ * src/record/spec.ts). 2: FORK and EXEC carry mountId, nsPid, pidnsInode and cgroupId
  * (their variable fields start at 148, not 124).
  */
 export const RECORD_FORMAT_VERSION = 2;

@@ -1,7 +1,8 @@
 // The synthetic source as a record source: seeded events encoded into
 // chunks of records, the same bytes every time for the same options.
 
-import { encodeEvent, MAX_RECORD_SIZE } from '../record.js';
+import { MAX_RECORD_SIZE } from '../../record/constants.js';
+import { encodeEvent } from '../../record/encode.js';
 import type { RecordChunk, RecordSource } from '../source.js';
 import { syntheticEvents, type SyntheticOptions } from './synthetic.js';
 

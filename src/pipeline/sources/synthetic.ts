@@ -15,7 +15,7 @@
 // Events share immutable parts (argv and envp arrays, credentials objects)
 // with the simulation and with each other; they are frozen: never mutate them.
 
-import type { Credentials } from '../../cache/types.js';
+import type { Credentials } from '../../record/events.js';
 import type {
   CredsEvent,
   ExecEvent,
@@ -26,7 +26,7 @@ import type {
   RenameEvent,
   ReparentEvent,
   StreamEvent,
-} from '../events.js';
+} from '../../record/events.js';
 
 // ---------------------------------------------------------------------------
 // Options

@@ -6,22 +6,13 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-import * as rec from '../../src/pipeline/record.js';
-import {
-  C_AUID, C_CAP_EFF, C_CAP_PRM, C_EGID, C_EUID, C_FSGID, C_FSUID, C_GID, C_UID, CRED_BIT, CRED_WORDS,
-} from '../../src/cache/creds.js';
+import * as constants from '../../src/record/constants.js';
+import * as spec from '../../src/record/spec.js';
 import { COMM_MAX, CTX_ALL, CTX_CGROUP, CTX_CONTAINER, CTX_TTY } from '../../src/cache/apply.js';
 import { MAX_STRING_BYTES } from '../../src/cache/strings.js';
-import type { ByteString, Credentials } from '../../src/cache/types.js';
-import type { ExecEvent, ForkEvent, StreamEvent } from '../../src/pipeline/events.js';
+import { FORK_VAR, MAX_RECORD_SIZE } from '../../src/record/constants.js';
+import { ctxMaskOfGiven, RecordError, decodeEvent, getU64, readHeader, validateRecord } from '../../src/record/decode.js';
 import {
-  FORK_VAR,
-  MAX_RECORD_SIZE,
-  RECORD_LAYOUT,
-  RECORD_SPEC,
-  RecordError,
-  align8,
-  decodeEvent,
   encodeEvent,
   encodeFlush,
   encodeFlushAt,
@@ -30,16 +21,20 @@ import {
   encodePad,
   encodeUnlink,
   encodedSize,
-  getU64,
-  readHeader,
-  recordConstants,
   setU64,
   stampGseq,
-  validateRecord,
-  type DecodedRecord,
-  type RecordEvent,
   type RecordSeq,
-} from '../../src/pipeline/record.js';
+} from '../../src/record/encode.js';
+import type {
+  ByteString,
+  Credentials,
+  DecodedRecord,
+  ExecEvent,
+  ForkEvent,
+  RecordEvent,
+  StreamEvent,
+} from '../../src/record/events.js';
+import { CRED_FIELDS, RECORD_LAYOUT, RECORD_SPEC, align8, recordConstants } from '../../src/record/spec.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const utf8 = new TextEncoder();
@@ -211,7 +206,7 @@ function maxExec(): ExecEvent {
 describe('record spec', () => {
   it('every exported constant is the value derived from RECORD_SPEC, and every numeric export is derived', () => {
     const derived = recordConstants();
-    const exports = rec as unknown as Record<string, unknown>;
+    const exports = constants as unknown as Record<string, unknown>;
     for (const c of derived) expect({ name: c.name, value: exports[c.name] }).toEqual({ name: c.name, value: c.value });
     const names = new Set(derived.map((c) => c.name));
     const numeric = Object.keys(exports).filter((k) => typeof exports[k] === 'number');
@@ -224,7 +219,7 @@ describe('record spec', () => {
       ['type', 0], ['flags', 2], ['size', 4], ['cpu', 8], ['pidns', 12], ['time', 16], ['cpuSeq', 24], ['gseq', 32],
     ]);
     expect(RECORD_LAYOUT.headerSize).toBe(40);
-    expect(rec.FORK_INODE).toBe(48);
+    expect(constants.FORK_INODE).toBe(48);
     for (const t of RECORD_LAYOUT.types) {
       expect(t.minSize % 8).toBe(0);
       for (const f of t.fields) expect(f.offset % { u16: 2, u32: 4, i32: 4, u64: 8 }[f.type]).toBe(0);
@@ -233,31 +228,34 @@ describe('record spec', () => {
   });
 
   it('FORK and EXEC share the image layout after pid/ppid', () => {
-    const [fork, exec] = [RECORD_LAYOUT.types[rec.REC_FORK]!, RECORD_LAYOUT.types[rec.REC_EXEC]!];
+    const [fork, exec] = [RECORD_LAYOUT.types[constants.REC_FORK]!, RECORD_LAYOUT.types[constants.REC_EXEC]!];
     expect(exec.fields.map((f) => f.offset)).toEqual(fork.fields.map((f) => f.offset));
     for (const name of ['PID', 'PPID', 'INODE', 'CREDS', 'CREDS_MASK', 'GIVEN', 'MOUNT_ID', 'NS_PID', 'PIDNS_INODE', 'RESERVED', 'CGROUP_ID', 'LENS', 'VAR', 'MIN_SIZE']) {
-      const r = rec as unknown as Record<string, number>;
+      const r = constants as unknown as Record<string, number>;
       expect(r[`EXEC_${name}`]).toBe(r[`FORK_${name}`]);
     }
-    expect(rec.EXEC_PREV_INODE).toBe(rec.FORK_EXEC_TIME);
+    expect(constants.EXEC_PREV_INODE).toBe(constants.FORK_EXEC_TIME);
   });
 
-  it('credential bits and words are the ones of creds.ts, context bits the ones of apply.ts', () => {
-    expect(RECORD_SPEC.credBits).toEqual(CRED_BIT);
-    expect(rec.CRED_WORD_COUNT).toBe(CRED_WORDS);
-    expect([rec.CRED_WORD_UID, rec.CRED_WORD_GID, rec.CRED_WORD_EUID, rec.CRED_WORD_EGID, rec.CRED_WORD_FSUID,
-      rec.CRED_WORD_FSGID, rec.CRED_WORD_AUID, rec.CRED_WORD_CAP_EFFECTIVE, rec.CRED_WORD_CAP_PERMITTED])
-      .toEqual([C_UID, C_GID, C_EUID, C_EGID, C_FSUID, C_FSGID, C_AUID, C_CAP_EFF, C_CAP_PRM]);
-    expect(rec.GIVEN_CTX_TTY >> rec.GIVEN_CTX_PARTS_SHIFT).toBe(CTX_TTY);
-    expect(rec.GIVEN_CTX_CONTAINER >> rec.GIVEN_CTX_PARTS_SHIFT).toBe(CTX_CONTAINER);
-    expect(rec.GIVEN_CTX_CGROUP >> rec.GIVEN_CTX_PARTS_SHIFT).toBe(CTX_CGROUP);
-    expect(rec.ctxMaskOfGiven(rec.GIVEN_CTX)).toBe(CTX_ALL);
-    expect(rec.ctxMaskOfGiven(rec.GIVEN_CTX_TTY | rec.GIVEN_CTX_CGROUP)).toBe(CTX_TTY | CTX_CGROUP);
-    expect(rec.ctxMaskOfGiven(rec.GIVEN_PATH)).toBe(0);
-    expect(rec.MAX_COMM_BYTES).toBe(COMM_MAX);
+  it('CRED_FIELDS names the credential fields in credsMask bit order, and the tuple words are the spec\'s', () => {
+    expect(CRED_FIELDS.map((f, i) => [f, 1 << i])).toEqual(Object.entries(RECORD_SPEC.credBits));
+    expect(constants.CRED_WORD_COUNT).toBe(RECORD_SPEC.credWords);
+    expect([constants.CRED_WORD_UID, constants.CRED_WORD_GID, constants.CRED_WORD_EUID, constants.CRED_WORD_EGID, constants.CRED_WORD_FSUID,
+      constants.CRED_WORD_FSGID, constants.CRED_WORD_AUID, constants.CRED_WORD_CAP_EFFECTIVE, constants.CRED_WORD_CAP_PERMITTED])
+      .toEqual(CRED_FIELDS.map((f) => RECORD_SPEC.credWordIndex[f]));
+  });
+
+  it('context bits of a given field are the ones of the cache\'s apply args', () => {
+    expect(constants.GIVEN_CTX_TTY >> constants.GIVEN_CTX_PARTS_SHIFT).toBe(CTX_TTY);
+    expect(constants.GIVEN_CTX_CONTAINER >> constants.GIVEN_CTX_PARTS_SHIFT).toBe(CTX_CONTAINER);
+    expect(constants.GIVEN_CTX_CGROUP >> constants.GIVEN_CTX_PARTS_SHIFT).toBe(CTX_CGROUP);
+    expect(ctxMaskOfGiven(constants.GIVEN_CTX)).toBe(CTX_ALL);
+    expect(ctxMaskOfGiven(constants.GIVEN_CTX_TTY | constants.GIVEN_CTX_CGROUP)).toBe(CTX_TTY | CTX_CGROUP);
+    expect(ctxMaskOfGiven(constants.GIVEN_PATH)).toBe(0);
+    expect(constants.MAX_COMM_BYTES).toBe(COMM_MAX);
     // argv/envp blobs must fit one interned string of the cache
-    expect(rec.MAX_ARGV_BYTES).toBeLessThanOrEqual(MAX_STRING_BYTES);
-    expect(rec.MAX_ENVP_BYTES).toBeLessThanOrEqual(MAX_STRING_BYTES);
+    expect(constants.MAX_ARGV_BYTES).toBeLessThanOrEqual(MAX_STRING_BYTES);
+    expect(constants.MAX_ENVP_BYTES).toBeLessThanOrEqual(MAX_STRING_BYTES);
   });
 
   it('MAX_RECORD_SIZE is 65535 * 2 + 16384 rounded up to 8, and a record with every field at its bound fits', () => {
@@ -277,10 +275,10 @@ describe('record spec', () => {
       const body = doc.slice(start + section.length).split(/\n#{2,3} /)[0]!;
       return [...body.matchAll(/^\| (\d+) \| ((?:u16|u32|i32|u64)(?:\[\d+\])?) \| (\w+) \|/gm)].map((m) => `${m[1]} ${m[2]} ${m[3]}`);
     };
-    const fieldRows = (fields: readonly (rec.FieldLayout)[]) => fields.map((f) => `${f.offset} ${f.type}${f.count ? `[${f.count}]` : ''} ${f.name}`);
+    const fieldRows = (fields: readonly (spec.FieldLayout)[]) => fields.map((f) => `${f.offset} ${f.type}${f.count ? `[${f.count}]` : ''} ${f.name}`);
     expect(rows('## Header (40 bytes')).toEqual(fieldRows(RECORD_LAYOUT.header));
     for (const t of RECORD_LAYOUT.types) {
-      if (t.spec.code === rec.REC_PAD) continue;
+      if (t.spec.code === constants.REC_PAD) continue;
       const want = fieldRows(t.fields);
       if (t.spec.vars.length) want.push(`${t.lensOffset} u16[${t.spec.vars.length}] lens`);
       expect(rows(`### ${t.spec.name} (${t.spec.code})`), t.spec.name).toEqual(want);
@@ -288,24 +286,24 @@ describe('record spec', () => {
     }
   });
 
-  it('native/record.h is exactly what scripts/gen-record-header.mjs generates from the spec', async () => {
+  it('src/record/record.h is exactly what scripts/gen-record-header.mjs generates from the spec', async () => {
     const gen = (await import(pathToFileURL(join(root, 'scripts', 'gen-record-header.mjs')).href)) as {
       renderHeader(m: unknown): string;
       HEADER_PATH: string;
     };
-    const committed = readFileSync(join(root, 'native', 'record.h'), 'utf8');
+    const committed = readFileSync(join(root, 'src', 'record', 'record.h'), 'utf8');
     // on failure: npm run build && node scripts/gen-record-header.mjs
-    expect(committed).toBe(gen.renderHeader(rec));
+    expect(committed).toBe(gen.renderHeader(spec));
   });
 
-  it('bpf/record.bpf.h is exactly what scripts/gen-record-header.mjs generates from the spec', async () => {
+  it('src/record/record.bpf.h is exactly what scripts/gen-record-header.mjs generates from the spec', async () => {
     const gen = (await import(pathToFileURL(join(root, 'scripts', 'gen-record-header.mjs')).href)) as {
       renderBpfHeader(m: unknown): string;
       BPF_HEADER_PATH: string;
     };
-    const committed = readFileSync(join(root, 'bpf', 'record.bpf.h'), 'utf8');
+    const committed = readFileSync(join(root, 'src', 'record', 'record.bpf.h'), 'utf8');
     // on failure: npm run build && node scripts/gen-record-header.mjs
-    expect(committed).toBe(gen.renderBpfHeader(rec));
+    expect(committed).toBe(gen.renderBpfHeader(spec));
   });
 });
 
@@ -357,21 +355,21 @@ describe('encodeEvent and decodeEvent', () => {
   it('leaves fields that are undefined out of `given`, and -1 credentials out of credsMask', () => {
     const dv = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, b.byteLength);
     const empty = encode({ type: 'fork', time: 1n, cpu: 0, pid: 2, ppid: 1, pidns: 0, execTime: 0n, inode: 0 });
-    expect(empty.length).toBe(rec.FORK_MIN_SIZE);
-    expect(dv(empty).getUint16(rec.FORK_GIVEN, true)).toBe(0);
-    expect(dv(empty).getUint16(rec.FORK_CREDS_MASK, true)).toBe(0);
+    expect(empty.length).toBe(constants.FORK_MIN_SIZE);
+    expect(dv(empty).getUint16(constants.FORK_GIVEN, true)).toBe(0);
+    expect(dv(empty).getUint16(constants.FORK_CREDS_MASK, true)).toBe(0);
     const some = encode({
       type: 'fork', time: 1n, cpu: 0, pid: 2, ppid: 1, pidns: 0, execTime: 0n, inode: 0,
       comm: 'x', argv: [], tty: '', containerId: '', cgroup: '',
       credentials: { uid: -1, gid: 5, capEffective: -1n, capPermitted: 3n },
     });
-    expect(dv(some).getUint16(rec.FORK_GIVEN, true)).toBe(rec.GIVEN_COMM | rec.GIVEN_ARGV | rec.GIVEN_CTX);
-    expect(dv(some).getUint16(rec.FORK_CREDS_MASK, true)).toBe(rec.CRED_GID | rec.CRED_CAP_PERMITTED);
-    expect(dv(some).getUint16(rec.FORK_LENS + 2 * rec.VAR_CTX, true)).toBe(0); // all three empty
+    expect(dv(some).getUint16(constants.FORK_GIVEN, true)).toBe(constants.GIVEN_COMM | constants.GIVEN_ARGV | constants.GIVEN_CTX);
+    expect(dv(some).getUint16(constants.FORK_CREDS_MASK, true)).toBe(constants.CRED_GID | constants.CRED_CAP_PERMITTED);
+    expect(dv(some).getUint16(constants.FORK_LENS + 2 * constants.VAR_CTX, true)).toBe(0); // all three empty
     const partial = encode({
       type: 'fork', time: 1n, cpu: 0, pid: 2, ppid: 1, pidns: 0, execTime: 0n, inode: 0, containerId: 'abc',
     });
-    expect(dv(partial).getUint16(rec.FORK_GIVEN, true)).toBe(rec.GIVEN_CTX_CONTAINER);
+    expect(dv(partial).getUint16(constants.FORK_GIVEN, true)).toBe(constants.GIVEN_CTX_CONTAINER);
     expect(decodeEvent(partial, 0)).toMatchObject({ containerId: 'abc' });
     expect(decodeEvent(partial, 0)).not.toHaveProperty('tty');
   });
@@ -452,7 +450,7 @@ describe('encodeEvent and decodeEvent', () => {
     const size = encodedSize(ev);
     expect(() => encodeEvent(ev, new Uint8Array(size - 8), 0)).toThrow(RangeError);
     // room for the fixed part and 4 bytes; the path needs 6
-    expect(() => encodeEvent(exec({ path: 'ééé' }), new Uint8Array(rec.FORK_MIN_SIZE), 0)).toThrow(/exec\.path does not fit/);
+    expect(() => encodeEvent(exec({ path: 'ééé' }), new Uint8Array(constants.FORK_MIN_SIZE), 0)).toThrow(/exec\.path does not fit/);
     expect(() => encodeEvent({ type: 'exit', time: 1n, cpu: 0, pid: 1, pidns: 0, exitCode: 0 }, new Uint8Array(40), 0)).toThrow(RangeError);
     expect(encodeEvent(ev, new Uint8Array(size), 0)).toBe(size);
   });
@@ -481,7 +479,7 @@ describe('small encoders for the router and workers', () => {
     );
     const { b, dv } = fresh();
     const n = encodeLinkFromFork(dv, 0, new DataView(fork.buffer), 0);
-    expect(n).toBe(rec.LINK_SIZE);
+    expect(n).toBe(constants.LINK_SIZE);
     expect(decodeEvent(b.subarray(0, n), 0)).toEqual({
       type: 'link', time: 0x123456789abcdefn, cpu: 1, pidns: 7, ppid: 49, inode: 2 ** 35 + 9, forkTime: 0x123456789abcdefn,
     });
@@ -539,21 +537,21 @@ describe('validateRecord', () => {
   const cases: [string, (b: Uint8Array) => number | void, RegExp][] = [
     ['truncated', () => 60, /truncated: size \d+ but only 60 bytes available/],
     ['less than 8 bytes', () => 4, /truncated/],
-    ['size not a multiple of 8', (b) => set32(b, rec.H_SIZE, 131), /size 131 is not a multiple of 8/],
-    ['size below the header', (b) => set32(b, rec.H_SIZE, 16), /below the 40-byte header/],
-    ['size over MAX_RECORD_SIZE', (b) => set32(b, rec.H_SIZE, MAX_RECORD_SIZE + 8), /over MAX_RECORD_SIZE/],
-    ['unknown type', (b) => set16(b, rec.H_TYPE, 99), /unknown record type 99/],
-    ['unknown flag', (b) => set16(b, rec.H_FLAGS, 32), /flags 0x20 has unknown bits/],
-    ['unknown given bit', (b) => set16(b, rec.FORK_GIVEN, 0x200 | 63), /given 0x23f has unknown bits/],
-    ['CTX and CTX parts', (b) => set16(b, rec.FORK_GIVEN, 63 | rec.GIVEN_CTX_TTY), /both CTX and CTX parts/],
-    ['unknown credsMask bit', (b) => set16(b, rec.FORK_CREDS_MASK, 0x400), /credsMask 0x400 has unknown bits/],
-    ['length of a field not given', (b) => set16(b, rec.FORK_GIVEN, 63 & ~rec.GIVEN_PATH), /path has length 7 but is not given/],
-    ['length over its bound', (b) => set16(b, rec.FORK_LENS + 2 * rec.VAR_COMM, 16), /comm length 16 is over 15/],
-    ['lengths past the size', (b) => set16(b, rec.FORK_LENS + 2 * rec.VAR_INTERP, 4000), /interp length 4000 runs past the record's size/],
-    ['lengths that disagree with the size', (b) => set16(b, rec.FORK_LENS + 2 * rec.VAR_INTERP, 0), /\(end 177\) disagree with size 192/],
-    ['size larger than the data', (b) => set32(b, rec.H_SIZE, b.length), /\(end 192\) disagree with size 200/],
-    ['argv without its final NUL', (b) => { b[rec.FORK_VAR + 7 + 2 + 7] = 0x41; }, /argv does not end with a NUL/],
-    ['ctx without two separators', (b) => { b[rec.FORK_VAR + 7 + 2 + 8 + 4 + 5] = 0x41; }, /ctx has 1 NUL separators, not 2/],
+    ['size not a multiple of 8', (b) => set32(b, constants.H_SIZE, 131), /size 131 is not a multiple of 8/],
+    ['size below the header', (b) => set32(b, constants.H_SIZE, 16), /below the 40-byte header/],
+    ['size over MAX_RECORD_SIZE', (b) => set32(b, constants.H_SIZE, MAX_RECORD_SIZE + 8), /over MAX_RECORD_SIZE/],
+    ['unknown type', (b) => set16(b, constants.H_TYPE, 99), /unknown record type 99/],
+    ['unknown flag', (b) => set16(b, constants.H_FLAGS, 32), /flags 0x20 has unknown bits/],
+    ['unknown given bit', (b) => set16(b, constants.FORK_GIVEN, 0x200 | 63), /given 0x23f has unknown bits/],
+    ['CTX and CTX parts', (b) => set16(b, constants.FORK_GIVEN, 63 | constants.GIVEN_CTX_TTY), /both CTX and CTX parts/],
+    ['unknown credsMask bit', (b) => set16(b, constants.FORK_CREDS_MASK, 0x400), /credsMask 0x400 has unknown bits/],
+    ['length of a field not given', (b) => set16(b, constants.FORK_GIVEN, 63 & ~constants.GIVEN_PATH), /path has length 7 but is not given/],
+    ['length over its bound', (b) => set16(b, constants.FORK_LENS + 2 * constants.VAR_COMM, 16), /comm length 16 is over 15/],
+    ['lengths past the size', (b) => set16(b, constants.FORK_LENS + 2 * constants.VAR_INTERP, 4000), /interp length 4000 runs past the record's size/],
+    ['lengths that disagree with the size', (b) => set16(b, constants.FORK_LENS + 2 * constants.VAR_INTERP, 0), /\(end 177\) disagree with size 192/],
+    ['size larger than the data', (b) => set32(b, constants.H_SIZE, b.length), /\(end 192\) disagree with size 200/],
+    ['argv without its final NUL', (b) => { b[constants.FORK_VAR + 7 + 2 + 7] = 0x41; }, /argv does not end with a NUL/],
+    ['ctx without two separators', (b) => { b[constants.FORK_VAR + 7 + 2 + 8 + 4 + 5] = 0x41; }, /ctx has 1 NUL separators, not 2/],
   ];
   it.each(cases)('rejects a record with %s', (_name, spoil, message) => {
     const b = new Uint8Array(sample().length + 8);
@@ -568,18 +566,18 @@ describe('validateRecord', () => {
     const exit = encode({ type: 'exit', time: 1n, cpu: 0, pid: 1, pidns: 0, exitCode: 0 });
     const big = new Uint8Array(64);
     big.set(exit);
-    set32(big, rec.H_SIZE, 56);
+    set32(big, constants.H_SIZE, 56);
     expect(validateRecord(big, 0, 64)).toMatch(/EXIT size 56 is not 48/);
     const rename = encode({ type: 'rename', time: 1n, cpu: 0, pid: 1, pidns: 0, comm: 'abc' });
-    set16(rename, rec.RENAME_LENS, 30);
+    set16(rename, constants.RENAME_LENS, 30);
     expect(validateRecord(rename, 0, rename.length)).toMatch(/RENAME comm length 30 is over 15/);
-    set16(rename, rec.RENAME_LENS, 12);
+    set16(rename, constants.RENAME_LENS, 12);
     expect(validateRecord(rename, 0, rename.length)).toMatch(/RENAME comm length 12 disagrees with size 56/);
     const creds = encode({ type: 'creds', time: 1n, cpu: 0, pid: 1, pidns: 0, credentials: { uid: 0 } });
-    set32(creds, rec.CREDS_CREDS_MASK, 1 << 12);
+    set32(creds, constants.CREDS_CREDS_MASK, 1 << 12);
     expect(validateRecord(creds, 0, creds.length)).toMatch(/CREDS credsMask 0x1000 has unknown bits/);
     const pad = new Uint8Array(16);
-    set32(pad, rec.H_SIZE, 0);
+    set32(pad, constants.H_SIZE, 0);
     expect(validateRecord(pad, 0, 16)).toMatch(/PAD size 0 is below 8/);
   });
 
@@ -593,7 +591,7 @@ describe('validateRecord', () => {
           const b = encode(ev);
           for (const [at, v] of flips) b[at % b.length] = v;
           // sometimes flip within the header and lens, where damage matters most
-          b[flips[0]![0] % Math.min(b.length, rec.FORK_VAR)] ^= 1 << (flips[0]![1] & 7);
+          b[flips[0]![0] % Math.min(b.length, constants.FORK_VAR)] ^= 1 << (flips[0]![1] & 7);
           const available = cut % 3 === 0 ? cut % (b.length + 1) : b.length;
           const problem = validateRecord(b, 0, available);
           const view = b.subarray(0, available);
@@ -618,8 +616,8 @@ describe('validateRecord', () => {
 });
 
 // ---------------------------------------------------------------------------
-// Cross-language vectors: the C++ programs in test/pipeline/vectors use only
-// native/record.h.
+// Cross-language vectors: the C++ programs in test/record/vectors use only
+// src/record/record.h.
 
 const T0 = 1_700_000_000_000_000_000n;
 const HOST_NS = 4026531836;
@@ -666,7 +664,7 @@ const cppVectors: DecodedRecord[] = [
   { type: 'clock', time: T0 + 999_000_000n, cpu: 0, wallTime: 1_732_780_800_000_000_000n },
 ];
 
-/** What read_records.cpp prints for an event encoded with `seq`, derived here from the spec's words, not from record.ts. */
+/** What read_records.cpp prints for an event encoded with `seq`, derived here from the spec's words, not from the encoder. */
 function expectedCppFields(ev: RecordEvent, seq: RecordSeq): Record<string, unknown> {
   const code = { fork: 1, exec: 2, exit: 3, creds: 4, rename: 5, lost: 6, flush: 7, delete: 8, reparent: 9, link: 10, unlink: 11, clock: 12 }[ev.type];
   const pidns = 'pidns' in ev ? ev.pidns : 0;
@@ -751,7 +749,7 @@ function expectedCppFields(ev: RecordEvent, seq: RecordSeq): Record<string, unkn
   }
 }
 
-describe('cross-language test vectors (C++ with native/record.h)', () => {
+describe('cross-language test vectors (C++ with src/record/record.h)', () => {
   let dir = '';
   const bin = { write: '', read: '' };
 
@@ -768,8 +766,8 @@ describe('cross-language test vectors (C++ with native/record.h)', () => {
       bin[name] = join(dir, `${name}_records`);
       const r = spawnSync(
         'g++',
-        ['-std=c++17', '-O1', '-Wall', '-Wextra', '-Werror', '-I', join(root, 'native'), '-o', bin[name],
-          join(root, 'test', 'pipeline', 'vectors', `${name}_records.cpp`)],
+        ['-std=c++17', '-O1', '-Wall', '-Wextra', '-Werror', '-I', join(root, 'src'), '-o', bin[name],
+          join(root, 'test', 'record', 'vectors', `${name}_records.cpp`)],
         { encoding: 'utf8' },
       );
       if (r.status !== 0) throw new Error(`g++ failed on ${name}_records.cpp:\n${r.stderr}`);

@@ -1,10 +1,26 @@
-// Decoded stream events: what sources produce and what the record format
-// encodes (src/pipeline/record.ts). A fork or exec event carries the full
+// The events the record format carries, as objects: what sources produce,
+// what encodeEvent (encode.ts) takes and decodeEvent (decode.ts) gives back,
+// and the public input shapes of the process cache that are events
+// (ForkInput, ExecInput, ExitInput). A fork or exec event carries the full
 // state of the process image (DESIGN.md invariant 2: self-contained events),
 // as the BPF programs read it in the kernel; the apply code takes what is
 // given and inherits the rest from a parent it can see.
 
-import type { ByteString, Credentials } from '../cache/types.js';
+/** Bytes of a path or an argument: a string (stored as UTF-8) or raw bytes. */
+export type ByteString = string | Uint8Array;
+
+export interface Credentials {
+  uid: number;
+  gid: number;
+  euid: number;
+  egid: number;
+  fsuid: number;
+  fsgid: number;
+  /** Login uid; 4294967295 when unset, as the kernel shows it. */
+  auid: number;
+  capEffective: bigint;
+  capPermitted: bigint;
+}
 
 interface Base {
   /** Kernel clock, nanoseconds. */
@@ -134,3 +150,108 @@ export type StreamEvent =
   | ReparentEvent;
 
 export type StreamEventType = StreamEvent['type'];
+
+// ---------------------------------------------------------------------------
+// The process cache's public inputs (ProcessResolver.addForkEntry, ...)
+
+/**
+ * The namespace fields an event may give (docs/cache.md, "Namespaces and
+ * cgroup"): given together when any is non-zero, absent = 0 = unknown.
+ */
+export interface NamespaceInput {
+  pidnsInode?: number;
+  nsPid?: number;
+  mountId?: number;
+  cgroupId?: bigint;
+}
+
+export interface ForkInput extends NamespaceInput {
+  pid: number;
+  ppid: number;
+  time: bigint;
+  /** The kernel's view of the child's executable inode at fork time; 0 or absent when unknown. */
+  inode?: number;
+  /** Used only when the parent is unknown (or its inode does not match). */
+  path?: ByteString;
+  /** The source had to cut `path` (it is then not absolute); goes with the path. */
+  pathTruncated?: boolean;
+  comm?: ByteString;
+  credentials?: Partial<Credentials>;
+  tty?: string;
+  containerId?: string;
+  cgroup?: string;
+  /** True for kernel threads (PF_KTHREAD): they are rejected. */
+  kernelThread?: boolean;
+}
+
+export interface ExecInput extends NamespaceInput {
+  pid: number;
+  ppid?: number;
+  time: bigint;
+  path: ByteString;
+  /** The source had to cut `path` (it is then not absolute). */
+  pathTruncated?: boolean;
+  inode: number;
+  /** The kernel's view of the image the process ran before this exec; 0 or absent when unknown. */
+  prevInode?: number;
+  argv?: readonly ByteString[];
+  argsTruncated?: boolean;
+  envp?: readonly ByteString[];
+  envsTruncated?: boolean;
+  credentials?: Partial<Credentials>;
+  tty?: string;
+  containerId?: string;
+  cgroup?: string;
+  interpreter?: ByteString;
+  comm?: ByteString;
+}
+
+export interface ExitInput {
+  pid: number;
+  time: bigint;
+  exitCode?: number;
+}
+
+// ---------------------------------------------------------------------------
+// Event shapes that are not stream events
+
+/** Internal (router -> parent's shard): link the child forked at `forkTime` to the parent generation alive then. */
+export interface LinkEvent {
+  type: 'link';
+  time: bigint;
+  cpu: number;
+  pidns: number;
+  ppid: number;
+  /** The child's image inode at fork (0 unknown). */
+  inode: number;
+  forkTime: bigint;
+}
+
+/** Internal: drop the link of (ppid, forkTime). */
+export interface UnlinkEvent {
+  type: 'unlink';
+  time: bigint;
+  cpu: number;
+  pidns: number;
+  ppid: number;
+  forkTime: bigint;
+}
+
+/** Wall clock (`wallTime`, CLOCK_REALTIME ns) at kernel time `time`. */
+export interface ClockEvent {
+  type: 'clock';
+  time: bigint;
+  cpu: number;
+  wallTime: bigint;
+}
+
+/** Filler; carries nothing. */
+export interface PadRecord {
+  type: 'pad';
+  size: number;
+}
+
+/** Everything encodeEvent takes. */
+export type RecordEvent = StreamEvent | LinkEvent | UnlinkEvent | ClockEvent;
+/** Everything decodeEvent returns. */
+export type DecodedRecord = RecordEvent | PadRecord;

@@ -1,16 +1,16 @@
 // Test vectors, TypeScript -> C++: reads a file of records written by
 // encodeEvent (back to back) and prints each one's fields as one JSON object
 // per line, reading them only through the structs and constants of
-// native/record.h. test/pipeline/record.test.ts compares the lines with the
+// src/record/record.h. test/record/record.test.ts compares the lines with the
 // fields it expects from the events it encoded.
 //
 // u64 fields are printed as decimal strings; variable fields as lowercase hex
 // strings in lens order ("vars"). "zeroPad" says whether the bytes between
 // the end of the data and the record's size are all zero.
 //
-// Build: g++ -std=c++17 -O1 -Wall -Wextra -I native test/pipeline/vectors/read_records.cpp
+// Build: g++ -std=c++17 -O1 -Wall -Wextra -I src test/record/vectors/read_records.cpp
 
-#include "record.h"
+#include "record/record.h"  // src/record/record.h, generated (include path: src/)
 
 #include <cinttypes>
 #include <cstdio>

@@ -1,14 +1,14 @@
 // Test vectors, C++ -> TypeScript: writes one record of every type, built
-// only with the structs and constants of native/record.h, to stdout (binary,
-// back to back). test/pipeline/record.test.ts decodes them with decodeEvent,
+// only with the structs and constants of src/record/record.h, to stdout (binary,
+// back to back). test/record/record.test.ts decodes them with decodeEvent,
 // compares the events with the ones it expects (same values as below, in the
 // same order), and compares the bytes with what encodeEvent writes.
 //
 // Record i (PAD excluded) has cpuSeq = 7 + i and gseq = 99 + i.
 //
-// Build: g++ -std=c++17 -O1 -Wall -Wextra -I native test/pipeline/vectors/write_records.cpp
+// Build: g++ -std=c++17 -O1 -Wall -Wextra -I src test/record/vectors/write_records.cpp
 
-#include "record.h"
+#include "record/record.h"  // src/record/record.h, generated (include path: src/)
 
 #include <cstdio>
 #include <cstdlib>
