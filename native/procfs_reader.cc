@@ -447,7 +447,7 @@ std::string ttyNameFromNr(uint32_t tty_nr) {
 }
 
 std::string containerIdFromCgroup(const std::string& path) {
-  // The rule of procfs.ts: at the start or after a '/', one of the prefixes,
+  // The rule of src/procfs/parse.ts: at the start or after a '/', one of the prefixes,
   // 64 lowercase hex digits, then ".scope", '/' or the end. The last match wins.
   static const char* const kPrefixes[] = {"docker-", "cri-containerd-", "crio-", "libpod-", "docker/"};
   std::string id;

@@ -1,6 +1,6 @@
 // native/procfs_reader.h: completes a process event from /proc/<pid>, for the
 // netlink capture (the proc connector gives pids only). The same rules as the
-// TypeScript procfs source (src/pipeline/sources/procfs.ts): exe link with
+// TypeScript /proc reader (src/procfs/): exe link with
 // " (deleted)" removed, comm, cmdline, Uid/Gid/CapEff/CapPrm of status,
 // loginuid, tty from stat's tty_nr, the cgroup path and the container id in it;
 // and where the process lives: the last NSpid value of status, the ns/pid
@@ -93,7 +93,7 @@ class ProcfsReader {
   std::string scratch_;  // the cgroup directory being stat'ed
 };
 
-// Pure helpers, shared with the tests (same results as procfs.ts).
+// Pure helpers, shared with the tests (same results as src/procfs/parse.ts).
 
 // stat's tty_nr (new_encode_dev form) to a name: "pts/3", "tty1", "ttyS0", "tty", "major:minor", "" for none.
 std::string ttyNameFromNr(uint32_t tty_nr);

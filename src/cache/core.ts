@@ -19,30 +19,23 @@ import {
   relinkParent,
 } from './apply.js';
 import { C, type WriterCounter } from './counters.js';
-import { CRED_WORD_COUNT } from '../record/constants.js';
 import { EntryDecoder, entryEnvp } from './entry.js';
 import { entriesToDot, entriesToJSON, type EntryViews } from './export.js';
 import { checkCredentials, checkPid, checkTime, InputEncoder } from './input.js';
 import { checkLineage } from './lineage.js';
 import { ArgvScrubber, envNames } from './scrub.js';
 import { bytesPerRow, ProcessTable, SOURCE_EVENT, SOURCE_PROCFS, SOURCE_SNAPSHOT } from './table.js';
-import type { Credentials, ExecInput, ExitInput, ForkInput } from '../record/events.js';
 import type { LineageResult, ProcessEntry, ValuesWithTruncation } from './types.js';
 import { UserNames } from './users.js';
 import { MAX_STRING_BYTES } from './strings.js';
 import { RecordApplier } from '../pipeline/apply-record.js';
-import { MAX_RECORD_SIZE } from '../record/constants.js';
-import { encodeEvent } from '../record/encode.js';
-import type { RecordEvent } from '../record/events.js';
+import { CRED_WORD_COUNT, MAX_RECORD_SIZE } from '../record/constants.js';
 import { frameSize } from '../record/decode.js';
-import {
-  parseStatLine,
-  parseTtyNr,
-  procfsExecInput,
-  readProcess,
-  scanProcfs,
-  type ProcfsProcess,
-} from '../pipeline/sources/procfs.js';
+import { encodeEvent } from '../record/encode.js';
+import type { Credentials, ExecInput, ExitInput, ForkInput, RecordEvent } from '../record/events.js';
+import { parseStatLine, parseTtyNr } from '../procfs/parse.js';
+import { procfsExecInput, type ProcfsProcess } from '../procfs/process.js';
+import { readProcess, scanProcfs } from '../procfs/read.js';
 
 export interface ResolverOptions {
   /** Entry rows: live processes plus the exited ancestors they still need. Default 65536. */

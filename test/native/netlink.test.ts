@@ -11,13 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { decodeEvent, readHeader, validateRecord } from '../../src/record/decode.js';
-import {
-  containerIdFromCgroup,
-  parseCgroup,
-  parseStatLine,
-  parseStatus,
-  parseTtyNr,
-} from '../../src/pipeline/sources/procfs.js';
+import { containerIdFromCgroup, parseCgroup, parseStatLine, parseStatus, parseTtyNr } from '../../src/procfs/parse.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -95,7 +89,7 @@ describe('netlink proc connector capture (C++, live kernel)', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('the C++ /proc helpers agree with procfs.ts (tty names, container ids, cgroup lines) and bound argv at the limit', (ctx) => {
+  it('the C++ /proc helpers agree with src/procfs/ (tty names, container ids, cgroup lines) and bound argv at the limit', (ctx) => {
     if (skip) ctx.skip(skip);
     const h = one('helpers');
     for (const [nr, name] of h.tty) expect([nr, name]).toEqual([nr, parseTtyNr(nr)]);

@@ -379,7 +379,7 @@ pid_t spawnHeld(int go_read, int go_write, const std::function<void()>& body, in
 }
 
 void printHelpers() {
-  // Inputs for the cross-check with src/pipeline/sources/procfs.ts.
+  // Inputs for the cross-check with src/procfs/parse.ts.
   const uint32_t ttys[] = {0, 0x8800, 0x8803, (136u << 8) | 0x10 | (0x3u << 12 << 8), 0x0401, 0x0440, 0x0441,
                            0x0500, 0x0a0b, 0x1234567};
   std::string o = "{\"type\":\"helpers\",\"tty\":[";

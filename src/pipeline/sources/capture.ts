@@ -30,7 +30,9 @@ import { encodeEvent, encodeFlush } from '../../record/encode.js';
 import { ShardRing } from '../ring.js';
 import type { RecordChunk, RecordSource } from '../source.js';
 import type { CaptureSummary } from '../summary.js';
-import { CLK_TCK, scanProcfs, type ProcfsProcess } from './procfs.js';
+import { CLK_TCK } from '../../procfs/parse.js';
+import type { ProcfsProcess } from '../../procfs/process.js';
+import { scanProcfs } from '../../procfs/read.js';
 import type { ReplayWriter } from './replay.js';
 
 export type CaptureKind = 'bpf' | 'netlink';

@@ -6,7 +6,8 @@
 // not seen at all: callers must say so to users.
 
 import type { CacheCore } from '../../cache/core.js';
-import { procfsExecInput, scanProcfs } from './procfs.js';
+import { procfsExecInput } from '../../procfs/process.js';
+import { scanProcfs } from '../../procfs/read.js';
 
 export interface PollCounts {
   fork: number;

@@ -20,19 +20,16 @@ import {
   CLK_TCK,
   UNSET_ID,
   containerIdFromCgroup,
-  listPids,
-  orderParentsFirst,
   parseCgroup,
   parseNsLink,
   parseStatLine,
   parseStatus,
   parseTtyNr,
-  readProcess,
-  scanProcfs,
   splitNul,
   stripDeletedSuffix,
-  type ProcfsProcess,
-} from '../../src/pipeline/sources/procfs.js';
+} from '../../src/procfs/parse.js';
+import { orderParentsFirst, type ProcfsProcess } from '../../src/procfs/process.js';
+import { listPids, readProcess, scanProcfs } from '../../src/procfs/read.js';
 
 import { PF_KTHREAD, PIDNS, makeTree, nulJoin, statLine, statusText, type FakeProc } from '../fixtures/fake-proc.js';
 

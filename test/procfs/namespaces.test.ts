@@ -12,7 +12,9 @@ import { decodeEvent } from '../../src/record/decode.js';
 import { encodeEvent } from '../../src/record/encode.js';
 import type { ForkEvent } from '../../src/record/events.js';
 import { snapshotFork } from '../../src/pipeline/sources/capture.js';
-import { cgroup2MountOf, cgroupRootOf, cgroupV2Path, procfsExecInput, readProcess, scanProcfs } from '../../src/pipeline/sources/procfs.js';
+import { cgroupV2Path } from '../../src/procfs/parse.js';
+import { procfsExecInput } from '../../src/procfs/process.js';
+import { cgroup2MountOf, cgroupRootOf, readProcess, scanProcfs } from '../../src/procfs/read.js';
 import { PIDNS, writeFake } from '../fixtures/fake-proc.js';
 
 const base = mkdtempSync(join(tmpdir(), 'forkline-procfs-ns-'));
