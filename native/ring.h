@@ -1,7 +1,7 @@
 // native/ring.h: the producer side of a shard ring (docs/ring-protocol.md),
 // for a capture thread writing into a SharedArrayBuffer that JS made with
 // ShardRing.create(). Hand-written because the ring protocol is ours: no
-// library speaks it. The JS consumer is src/pipeline/ring.ts.
+// library speaks it. The JS consumer is src/ring/shard-ring.ts.
 #pragma once
 
 #include <cstdint>

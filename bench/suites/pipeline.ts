@@ -44,7 +44,7 @@ import type { StreamEvent } from '../../src/record/events.js';
 import { createPipeline, type Pipeline } from '../../src/pipeline/pipeline.js';
 import { H_SIZE } from '../../src/record/constants.js';
 import { decodeEvent } from '../../src/record/decode.js';
-import { ShardRing } from '../../src/pipeline/ring.js';
+import { ShardRing } from '../../src/ring/shard-ring.js';
 import { FRAME_ERROR, RING_FULL, Router } from '../../src/pipeline/router.js';
 import { credsOp } from '../lib/ops.js';
 import { PassSource } from '../lib/pass-source.js';

@@ -22,7 +22,7 @@
 
 import { isMainThread, MessageChannel, type MessagePort, parentPort, Worker, workerData } from 'node:worker_threads';
 import { EXIT_SIZE, H_SIZE, H_TYPE, REC_EXEC, REC_EXIT, REC_FORK } from '../../src/record/constants.js';
-import { RingWord, ShardRing } from '../../src/pipeline/ring.js';
+import { RingWord, ShardRing } from '../../src/ring/shard-ring.js';
 import { encodeStream } from '../lib/records.js';
 import { modeStream } from '../lib/stream.js';
 import type { BenchCase, BenchSuite } from '../lib/suite.js';

@@ -39,7 +39,7 @@ import {
   UNLINK_FORK_TIME,
 } from '../record/constants.js';
 import { getU64 } from '../record/decode.js';
-import { RingWord, ShardRing } from './ring.js';
+import { RingWord, ShardRing } from '../ring/shard-ring.js';
 import { FRAME_ERROR, RING_FULL, ROUTE_ALL, ROUTE_SKIP, Router, routeOf } from './router.js';
 import { frameSize } from '../record/decode.js';
 import type { RecordSource } from './source.js';

@@ -21,7 +21,7 @@ import {
 } from '../record/constants.js';
 import { frameSize } from '../record/decode.js';
 import { encodeLinkFromFork, stampGseq } from '../record/encode.js';
-import type { ShardRing } from './ring.js';
+import type { ShardRing } from '../ring/shard-ring.js';
 
 /** Offset of the pid that routes a record (pid, or ppid for LINK/UNLINK): the first body word of every type. */
 const ROUTE_PID = 40;

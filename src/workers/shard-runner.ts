@@ -11,7 +11,7 @@ import { FROM_WORKER_CPU, RecordApplier } from '../pipeline/apply-record.js';
 import { LINK_SIZE, UNLINK_SIZE } from '../record/constants.js';
 import { encodeLink, encodeUnlink } from '../record/encode.js';
 import { shardOf } from '../cache/shards.js';
-import { ShardRing } from '../pipeline/ring.js';
+import { ShardRing } from '../ring/shard-ring.js';
 
 export interface ShardWorkerData {
   shard: number;

@@ -22,7 +22,7 @@ import { MAX_RECORD_SIZE } from '../../src/record/constants.js';
 import { encodeEvent } from '../../src/record/encode.js';
 import type { RecordChunk, RecordSource } from '../../src/pipeline/source.js';
 import type { PipelineHandles } from '../../src/cache/shards.js';
-import { distModuleUrl } from './ring-worker.js';
+import { distModuleUrl } from '../ring/ring-worker.js';
 
 // ---------------------------------------------------------------------------
 // Derived image fields (the same formulas are in CHECK_JS for the workers)

@@ -27,7 +27,7 @@ import {
 } from '../../record/constants.js';
 import { getU64 } from '../../record/decode.js';
 import { encodeEvent, encodeFlush } from '../../record/encode.js';
-import { ShardRing } from '../ring.js';
+import { ShardRing } from '../../ring/shard-ring.js';
 import type { RecordChunk, RecordSource } from '../source.js';
 import type { CaptureSummary } from '../summary.js';
 import { CLK_TCK } from '../../procfs/parse.js';

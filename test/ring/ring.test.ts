@@ -5,10 +5,10 @@ import {
   RingWord,
   ShardRing,
   type WaitResult,
-} from '../../src/pipeline/ring.js';
+} from '../../src/ring/shard-ring.js';
 import { startRingWorker } from './ring-worker.js';
 
-// Threads: workers run the compiled dist/pipeline/ring.js (see ring-worker.ts
+// Threads: workers run the compiled dist/ring/shard-ring.js (see ring-worker.ts
 // for why and how); the test thread uses src/ directly.
 
 // ---- test record format (the worker side is RECORD_JS in ring-worker.ts) ----

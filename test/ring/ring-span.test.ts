@@ -4,7 +4,7 @@
 // the event loop). docs/ring-protocol.md.
 
 import { describe, expect, it } from 'vitest';
-import { RingWord, ShardRing } from '../../src/pipeline/ring.js';
+import { RingWord, ShardRing } from '../../src/ring/shard-ring.js';
 
 /** A record of `size` bytes whose words after the header all hold `seq`. */
 function record(seq: number, size: number): Uint8Array {

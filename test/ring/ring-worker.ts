@@ -85,7 +85,7 @@ export interface RingWorker<T> {
  * helpers recordSize(seq, maxSize) and fillRecord(u8, off, seq, size).
  */
 export function startRingWorker<T>(body: string, workerData: unknown): RingWorker<T> {
-  const url = distModuleUrl('pipeline/ring');
+  const url = distModuleUrl('ring/shard-ring');
   const code = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { readFileSync } = require('node:fs');

@@ -1,6 +1,7 @@
-// The shard ring: one single-producer/single-consumer ring of framed records
-// in a SharedArrayBuffer, between the reader thread (or any other source) and
-// one shard worker. The protocol is specified in docs/ring-protocol.md so a
+// ShardRing: a single-producer/single-consumer ring of framed records in a
+// SharedArrayBuffer. The capture ring (native reader thread -> router) and
+// the shard rings (router -> one shard worker, and back for the workers'
+// link messages) are all ShardRings. The protocol is specified in docs/ring-protocol.md so a
 // native producer can follow it; the control-block offsets below are the one
 // place where it is written down in code (the C++ header mirrors them).
 //
