@@ -28,7 +28,7 @@ import { bytesPerRow, ProcessTable, SOURCE_EVENT, SOURCE_PROCFS, SOURCE_SNAPSHOT
 import type { LineageResult, ProcessEntry, ValuesWithTruncation } from './types.js';
 import { UserNames } from './users.js';
 import { MAX_STRING_BYTES } from './strings.js';
-import { RecordApplier } from '../pipeline/apply-record.js';
+import { RecordApplier } from './record-applier.js';
 import { CRED_WORD_COUNT, MAX_RECORD_SIZE } from '../record/constants.js';
 import { frameSize } from '../record/decode.js';
 import { encodeEvent } from '../record/encode.js';

@@ -14,7 +14,7 @@ import type { ShardWorkerData } from '../workers/shard-runner.js';
 import { applyLink, applyUnlink } from '../cache/apply.js';
 import { shardOf } from '../cache/shards.js';
 import type { LinkKeys } from '../cache/table.js';
-import { RecordApplier } from './apply-record.js';
+import { RecordApplier } from '../cache/record-applier.js';
 import {
   FORK_INODE,
   FORK_MIN_SIZE,

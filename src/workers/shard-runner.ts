@@ -7,7 +7,7 @@
 import { C } from '../cache/counters.js';
 import { PipelineControl } from '../cache/shards.js';
 import { ProcessTable, type LinkKeys, type ProcessTableHandles } from '../cache/table.js';
-import { FROM_WORKER_CPU, RecordApplier } from '../pipeline/apply-record.js';
+import { FROM_WORKER_CPU, RecordApplier } from '../cache/record-applier.js';
 import { LINK_SIZE, UNLINK_SIZE } from '../record/constants.js';
 import { encodeLink, encodeUnlink } from '../record/encode.js';
 import { shardOf } from '../cache/shards.js';

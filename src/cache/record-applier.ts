@@ -1,7 +1,8 @@
-// Decodes records (docs/record-format.md) straight from the bytes they sit
-// in — a shard ring, a replay buffer — into apply args, interning strings
-// from those bytes, and applies them to one table. The shard workers and
-// ProcessResolver.applyRecord use this one path, so a stream gives the same
+// The record applier: the cache's one write entry for records. Decodes
+// records (docs/record-format.md) straight from the bytes they sit in — a
+// shard ring, a replay buffer — into apply args, interning strings from those
+// bytes, and applies them to one table. The shard workers and
+// ProcessResolver.applyRecords use this one path, so a stream gives the same
 // cache either way (DESIGN.md invariant 6).
 
 import {
@@ -19,13 +20,13 @@ import {
   relinkParentRemote,
   type ExecArgs,
   type ForkArgs,
-} from '../cache/apply.js';
-import { C } from '../cache/counters.js';
-import { internNamespaces } from '../cache/namespaces.js';
-import { CRED_WORD_COUNT } from '../record/constants.js';
-import { shardOf } from '../cache/shards.js';
-import { SOURCE_EVENT, SOURCE_SNAPSHOT, type ProcessTable } from '../cache/table.js';
+} from './apply.js';
+import { C } from './counters.js';
+import { internNamespaces } from './namespaces.js';
+import { shardOf } from './shards.js';
+import { SOURCE_EVENT, SOURCE_SNAPSHOT, type ProcessTable } from './table.js';
 import {
+  CRED_WORD_COUNT,
   CREDS_CREDS,
   CREDS_CREDS_MASK,
   CREDS_PID,

@@ -1,6 +1,6 @@
 // A fork of a process that runs a script: the kernel's exe_file names the
 // interpreter, the parent's entry names the script. The child runs the same
-// image (same inode) and keeps the script's path (src/pipeline/apply-record.ts).
+// image (same inode) and keeps the script's path (src/cache/record-applier.ts).
 
 import { describe, expect, it } from 'vitest';
 import { ProcessResolver } from '../../src/cache/resolver.js';
