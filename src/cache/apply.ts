@@ -7,8 +7,9 @@
 // Ownership: every id >= 0 in an args struct carries one reference, which the
 // apply function either stores in a row or releases. -1 means "not given".
 
+import { normalId, type ExecArgs, type ForkArgs } from './args.js';
+import { mergeCtx } from './context.js';
 import { C } from './counters.js';
-import { CRED_WORD_COUNT } from '../record/constants.js';
 import { deriveNamespaces, NS_MOUNT_ID, NS_NS_PID } from './namespaces.js';
 import { APPLY_DELAY_ITERATIONS, applyDelay } from './test-hooks.js';
 import {
@@ -25,14 +26,7 @@ import {
   F_TOMBSTONE,
   F_USED,
   ProcessTable,
-  SOURCE_EVENT,
 } from './table.js';
-
-/** Bits of ctxMask: which parts of the context blob (tty \0 containerId \0 cgroup) are given. */
-export const CTX_TTY = 1;
-export const CTX_CONTAINER = 2;
-export const CTX_CGROUP = 4;
-export const CTX_ALL = 7;
 
 /** Kernel comm length without the terminating NUL (TASK_COMM_LEN - 1). */
 export const COMM_MAX = 15;
@@ -40,79 +34,6 @@ export const COMM_MAX = 15;
 export const REJECTED_PID0 = -1;
 export const REJECTED_KERNEL_THREAD = -2;
 export const REJECTED_TABLE_FULL = -3;
-
-export interface ForkArgs {
-  pid: number;
-  ppid: number;
-  pidns: number;
-  time: bigint;
-  inode: number;
-  /** Exec time of the inherited image; used when the parent is not in this table (0n: unknown). */
-  execTime: bigint;
-  pathId: number;
-  commId: number;
-  argvId: number;
-  envpId: number;
-  interpId: number;
-  argsTruncated: boolean;
-  envsTruncated: boolean;
-  /** The given path was cut by its source (goes with pathId). */
-  pathTruncated: boolean;
-  /** Credential words (see creds.ts) and the mask of the fields given. */
-  creds: Uint32Array;
-  credsMask: number;
-  ctxId: number;
-  ctxMask: number;
-  /** Interned namespace tuple (namespaces.ts), -1 when not given. */
-  nsId: number;
-  source: number;
-  kernelThread: boolean;
-  /** The parent lives in another shard: link by key, take the image from the args. */
-  parentRemote: boolean;
-}
-
-export interface ExecArgs {
-  pid: number;
-  /** -1 when unknown. */
-  ppid: number;
-  pidns: number;
-  time: bigint;
-  inode: number;
-  prevInode: number;
-  pathId: number;
-  commId: number;
-  argvId: number;
-  envpId: number;
-  argsTruncated: boolean;
-  envsTruncated: boolean;
-  pathTruncated: boolean;
-  creds: Uint32Array;
-  credsMask: number;
-  ctxId: number;
-  ctxMask: number;
-  interpId: number;
-  /** Interned namespace tuple (namespaces.ts), -1 when not given. */
-  nsId: number;
-  source: number;
-}
-
-export function newForkArgs(): ForkArgs {
-  return {
-    pid: 0, ppid: 0, pidns: 0, time: 0n, inode: 0, execTime: 0n, pathId: -1, commId: -1, argvId: -1,
-    envpId: -1, interpId: -1, argsTruncated: false, envsTruncated: false, pathTruncated: false,
-    creds: new Uint32Array(CRED_WORD_COUNT), credsMask: 0, ctxId: -1, ctxMask: 0, nsId: -1,
-    source: SOURCE_EVENT, kernelThread: false, parentRemote: false,
-  };
-}
-
-export function newExecArgs(): ExecArgs {
-  return {
-    pid: 0, ppid: -1, pidns: 0, time: 0n, inode: 0, prevInode: 0, pathId: -1, commId: -1,
-    argvId: -1, envpId: -1, argsTruncated: false, envsTruncated: false, pathTruncated: false,
-    creds: new Uint32Array(CRED_WORD_COUNT), credsMask: 0, ctxId: -1, ctxMask: 0, interpId: -1, nsId: -1,
-    source: SOURCE_EVENT,
-  };
-}
 
 /** Counter of rows added, by SOURCE_* value. */
 const ADDED = [C.addedEvent, C.addedSnapshot, C.addedProcfs];
@@ -523,10 +444,6 @@ function increfCreds(t: ProcessTable, id: number): number {
   return id;
 }
 
-function normalId(id: number): number {
-  return id < 0 ? 0 : id;
-}
-
 function releaseForkArgs(t: ProcessTable, a: ForkArgs): void {
   const s = t.strings;
   s.decref(a.pathId);
@@ -560,53 +477,6 @@ function internBasenameComm(t: ProcessTable, pathId: number): number {
   let base = start;
   for (let i = start; i < end; i++) if (s.arena[i] === 0x2f) base = i + 1;
   return t.intern(s.arena, base, Math.min(COMM_MAX, end - base));
-}
-
-const ctxScratch = { bytes: new Uint8Array(1024) };
-
-/**
- * The context blob (tty \0 containerId \0 cgroup) of `base` with the parts
- * of `mask` taken from `given`. Consumes the reference of `given`; returns an
- * id holding one reference. Kernel records give every part: no merge then.
- */
-function mergeCtx(t: ProcessTable, base: number, given: number, mask: number): number {
-  const s = t.strings;
-  if (mask === CTX_ALL) return normalId(given);
-  if (mask === 0 || given < 0) {
-    s.decref(given);
-    s.incref(base);
-    return base;
-  }
-  // slow path, only for partial updates from the JS API
-  const baseParts = splitCtx(t, base);
-  const givenParts = splitCtx(t, given);
-  const parts = [0, 1, 2].map((i) => ((mask & (1 << i)) !== 0 ? givenParts[i]! : baseParts[i]!));
-  const len = parts[0]!.length + parts[1]!.length + parts[2]!.length + 2;
-  if (ctxScratch.bytes.length < len) ctxScratch.bytes = new Uint8Array(len * 2);
-  const out = ctxScratch.bytes;
-  let at = 0;
-  for (let i = 0; i < 3; i++) {
-    out.set(parts[i]!, at);
-    at += parts[i]!.length;
-    if (i < 2) out[at++] = 0;
-  }
-  s.decref(given);
-  return len === 2 ? 0 : t.intern(out, 0, len);
-}
-
-/** The three parts of a context blob as byte copies. */
-export function splitCtx(t: ProcessTable, id: number): Uint8Array[] {
-  const bytes = t.strings.bytes(id);
-  const parts: Uint8Array[] = [];
-  let start = 0;
-  for (let i = 0; i <= bytes.length && parts.length < 3; i++) {
-    if (i === bytes.length || (bytes[i] === 0 && parts.length < 2)) {
-      parts.push(bytes.subarray(start, i));
-      start = i + 1;
-    }
-  }
-  while (parts.length < 3) parts.push(new Uint8Array(0));
-  return parts;
 }
 
 /**

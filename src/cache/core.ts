@@ -14,10 +14,9 @@ import {
   applyExit,
   applyFork,
   applyProcfsEntry,
-  newExecArgs,
-  newForkArgs,
   relinkParent,
 } from './apply.js';
+import { newExecArgs, newForkArgs } from './args.js';
 import { C, type WriterCounter } from './counters.js';
 import { EntryDecoder, entryEnvp } from './entry.js';
 import { entriesToDot, entriesToJSON, type EntryViews } from './export.js';

@@ -4,7 +4,7 @@
 // Decoded strings, argv lists and credential sets are cached per
 // (id, generation) and shared, frozen, between entries.
 
-import { splitCtx } from './apply.js';
+import { splitCtx } from './context.js';
 import { DecodeCache } from './decode-cache.js';
 import { readNamespaces } from './namespaces.js';
 import {

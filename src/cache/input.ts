@@ -2,7 +2,7 @@
 // into apply args. Everything is checked before anything is interned, so a
 // rejected input leaves the tables untouched.
 
-import { CTX_ALL, CTX_CGROUP, CTX_CONTAINER, CTX_TTY, type ExecArgs, type ForkArgs } from './apply.js';
+import { CTX_ALL, CTX_CGROUP, CTX_CONTAINER, CTX_TTY, type ExecArgs, type ForkArgs } from './args.js';
 import { C } from './counters.js';
 import { CRED_FIELDS } from '../record/spec.js';
 import { credentialsToWords } from './creds.js';

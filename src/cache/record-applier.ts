@@ -14,13 +14,10 @@ import {
   applyLink,
   applyRename,
   applyUnlink,
-  newExecArgs,
-  newForkArgs,
   relinkParent,
   relinkParentRemote,
-  type ExecArgs,
-  type ForkArgs,
 } from './apply.js';
+import { newExecArgs, newForkArgs, type ExecArgs, type ForkArgs } from './args.js';
 import { C } from './counters.js';
 import { internNamespaces } from './namespaces.js';
 import { shardOf } from './shards.js';

@@ -16,8 +16,6 @@ import { OpenIndex } from './open-index.js';
 import { carveColumns, layoutBytes, type ColumnSpec, bytesPer } from './sab-layout.js';
 import { StringTable, type StringTableHandles } from './strings.js';
 import { WRITER_COUNTERS } from './counters.js';
-import type { PipelineHandles } from './shards.js';
-import { ProcessView, type ViewOptions } from './view.js';
 
 // Row flags (u16). The source of a row is kept in two bits of the same word.
 export const F_USED = 1;
@@ -206,14 +204,6 @@ export class ProcessTable {
     const t = new ProcessTable(handles);
     t.meta[M_FREE_HEAD] = -1;
     return t;
-  }
-
-  /**
-   * A lock-free reader (resolve, ancestors, walk, toJSON, toDot, cursor) of
-   * a pipeline's shards or of one table, from any thread.
-   */
-  static attach(handles: PipelineHandles | ProcessTableHandles, options?: ViewOptions): ProcessView {
-    return new ProcessView('control' in handles ? handles : new ProcessTable(handles), options);
   }
 
   /** Attach to a table created elsewhere (any thread). */

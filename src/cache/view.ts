@@ -13,7 +13,7 @@ import { entriesToDot, entriesToJSON, type EntryViews } from './export.js';
 import { entryEnvp } from './entry.js';
 import { ArgvScrubber, envNames } from './scrub.js';
 import { PipelineControl, shardOf, type PipelineHandles } from './shards.js';
-import { F_CURRENT, F_PARENT_MISSING, F_REMOTE_PARENT, F_REPARENTED, F_TOMBSTONE, ProcessTable } from './table.js';
+import { F_CURRENT, F_PARENT_MISSING, F_REMOTE_PARENT, F_REPARENTED, F_TOMBSTONE, ProcessTable, type ProcessTableHandles } from './table.js';
 import type { ProcessEntry } from './types.js';
 import { UserNames } from './users.js';
 
@@ -228,6 +228,16 @@ export class ProcessView {
   private readonly linkWaitMs: number;
   /** Links followed before their shard caught up, after waiting linkWaitMs. */
   linkWaitTimeouts = 0;
+
+  /**
+   * A lock-free reader (resolve, ancestors, walk, toJSON, toDot, cursor) of
+   * a pipeline's shards or of one table, from any thread: `handles` are a
+   * pipeline's (pipeline.handles) or a table's (table.handles), as they
+   * arrive in a worker thread (structured-clone safe).
+   */
+  static attach(handles: PipelineHandles | ProcessTableHandles, options?: ViewOptions): ProcessView {
+    return new ProcessView('control' in handles ? handles : new ProcessTable(handles), options);
+  }
 
   /** A view of a pipeline's shards (handles from createPipeline) or of one table. */
   constructor(source: PipelineHandles | ProcessTable, options: ViewOptions = {}) {

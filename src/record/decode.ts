@@ -19,7 +19,7 @@ import {
 import type { ByteString, Credentials, DecodedRecord, ExecEvent, ForkEvent } from './events.js';
 import { align8, CRED_FIELDS, RECORD_LAYOUT, RECORD_SPEC } from './spec.js';
 
-/** The CTX_TTY|CTX_CONTAINER|CTX_CGROUP mask (src/cache/apply.ts) of a fork/exec `given` field. */
+/** The ctxMask of a fork/exec `given` field: bits 1, 2, 4 for tty, containerId, cgroup (the cache's CTX_* in src/cache/args.ts). */
 export function ctxMaskOfGiven(given: number): number {
   return (given & GIVEN_CTX) !== 0 ? 7 : (given >> GIVEN_CTX_PARTS_SHIFT) & 7;
 }

@@ -3,7 +3,7 @@
 // pid, kept at exec without the mount, reference-counted with the rows.
 
 import { describe, expect, it } from 'vitest';
-import { ProcessResolver, ProcessTable } from '../../src/index.js';
+import { ProcessResolver, ProcessView } from '../../src/index.js';
 import { readNamespaces } from '../../src/cache/namespaces.js';
 import type { ForkEvent, ExecEvent } from '../../src/record/events.js';
 import { F_PATH_TRUNCATED, F_PARENT_MISSING, F_REPARENTED } from '../../src/cache/table.js';
@@ -114,7 +114,7 @@ describe('namespaces and cgroup of an entry', () => {
     const app = json.entries.filter((e) => e.pid === 100).pop()!;
     expect(app.namespaces).toEqual({ pidnsInode: CHILD_NS, nsPid: 1, mountId: 29, cgroupId: CG.toString() });
     expect(app.pathTruncated).toBe(false);
-    const c = ProcessTable.attach(r.table.handles).cursor();
+    const c = ProcessView.attach(r.table.handles).cursor();
     expect(c.seek(100)).toBe(true);
     expect(readNamespaces(r.table.strings, c.nsId)).toEqual(ns(CHILD_NS, 1, 29, CG));
   });

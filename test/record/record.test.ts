@@ -8,7 +8,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import * as constants from '../../src/record/constants.js';
 import * as spec from '../../src/record/spec.js';
-import { COMM_MAX, CTX_ALL, CTX_CGROUP, CTX_CONTAINER, CTX_TTY } from '../../src/cache/apply.js';
+import { COMM_MAX } from '../../src/cache/apply.js';
+import { CTX_ALL, CTX_CGROUP, CTX_CONTAINER, CTX_TTY } from '../../src/cache/args.js';
 import { MAX_STRING_BYTES } from '../../src/cache/strings.js';
 import { FORK_VAR, MAX_RECORD_SIZE } from '../../src/record/constants.js';
 import { ctxMaskOfGiven, RecordError, decodeEvent, getU64, readHeader, validateRecord } from '../../src/record/decode.js';
