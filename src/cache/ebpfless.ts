@@ -4,7 +4,7 @@
 // child's namespace.
 
 import { CacheCore, GID_FIELDS, UID_FIELDS, type ResolverOptions, type ResolverStats } from './core.js';
-import type { ByteString } from '../record/events.js';
+import type { ByteString, ProcessImage } from '../record/events.js';
 import type { ProcessEntry, ValuesWithTruncation } from './types.js';
 
 export interface CacheResolverKey {
@@ -14,17 +14,12 @@ export interface CacheResolverKey {
   nsid: number;
 }
 
-export interface EbpflessExec {
+/** An exec (or an entry read from /proc) for EbpflessResolver: the image as the seed's EBPFLess resolver takes it. */
+export interface EbpflessExec
+  extends Pick<ProcessImage, 'inode' | 'argv' | 'argsTruncated' | 'envp' | 'envsTruncated' | 'containerId' | 'tty'> {
   ppid: number;
   time: bigint;
   path: ByteString;
-  inode?: number;
-  argv?: readonly ByteString[];
-  argsTruncated?: boolean;
-  envp?: readonly ByteString[];
-  envsTruncated?: boolean;
-  containerId?: string;
-  tty?: string;
 }
 
 export class EbpflessResolver {

@@ -22,18 +22,44 @@ export interface Credentials {
   capPermitted: bigint;
 }
 
-interface Base {
-  /** Kernel clock, nanoseconds. */
-  time: bigint;
-  /** CPU that emitted the event (0 for sources without CPUs). */
-  cpu: number;
+// ---------------------------------------------------------------------------
+// The process image: one shape for what fork and exec events, the cache's
+// fork and exec inputs and the EbpflessResolver's exec say about a process.
+
+/**
+ * Where the process lives: its pid namespace, its pid there, the mount of its
+ * executable and its cgroup. Given together: the cache takes the four as a
+ * whole when any is non-zero, and inherits or keeps them otherwise
+ * (docs/cache.md, "Namespaces and cgroup"). Absent = 0 = unknown.
+ */
+export interface NamespaceInput {
+  /** Inode of the process's own (active) pid namespace, as /proc/<pid>/ns/pid shows it. */
+  pidnsInode?: number;
+  /** The pid as seen in that pid namespace. */
+  nsPid?: number;
+  /** Mount id of the executable (mnt_id of /proc/<pid>/mountinfo). */
+  mountId?: number;
+  /** cgroup v2 id: the inode of the cgroup's directory under /sys/fs/cgroup. */
+  cgroupId?: bigint;
 }
 
-/** The state of a process image, as carried by fork and exec events. */
-export interface ImageState {
+/**
+ * The state of a process image: its binary, arguments, environment,
+ * credentials and context, and where it lives. Absent fields are not given:
+ * the cache inherits them from the parent it can see (a fork) or keeps the
+ * previous image's (an exec). The events and inputs below take these fields
+ * as they are, or a subset; some make a field required.
+ */
+export interface ProcessImage extends NamespaceInput {
+  /** Path of the executable. */
   path?: ByteString;
+  /**
+   * The path was cut (by the kernel's bounded walk, or by its source): the
+   * deepest components are kept, and the path is then not absolute.
+   */
+  pathTruncated?: boolean;
   /** Inode of the executable; 0 when unknown. */
-  inode: number;
+  inode?: number;
   comm?: ByteString;
   argv?: readonly ByteString[];
   argsTruncated?: boolean;
@@ -43,31 +69,29 @@ export interface ImageState {
   tty?: string;
   containerId?: string;
   cgroup?: string;
+  /** Interpreter of a script (the kernel ran it for a `#!` line). */
   interpreter?: ByteString;
-  /**
-   * The kernel had to cut the path (a walk deeper than its bounds): the
-   * deepest components are kept, and the path is then not absolute.
-   */
-  pathTruncated?: boolean;
-  // Where the process lives. Given together: the cache takes the four as a
-  // whole when any is non-zero, and inherits or keeps them otherwise
-  // (docs/cache.md, "Namespaces and cgroup"). Absent = 0 = unknown.
-  /** Mount id of the executable (mnt_id of /proc/<pid>/mountinfo). */
-  mountId?: number;
-  /** The pid as seen in the process's own pid namespace. */
-  nsPid?: number;
-  /** Inode of that pid namespace, as /proc/<pid>/ns/pid shows it. */
-  pidnsInode?: number;
-  /** cgroup v2 id: the inode of the cgroup's directory under /sys/fs/cgroup. */
-  cgroupId?: bigint;
 }
 
-export interface ForkEvent extends Base, ImageState {
+// ---------------------------------------------------------------------------
+// Stream events
+
+interface Base {
+  /** Kernel clock, nanoseconds. */
+  time: bigint;
+  /** CPU that emitted the event (0 for sources without CPUs). */
+  cpu: number;
+}
+
+/** A new process (the child), carrying the image it inherits. */
+export interface ForkEvent extends Base, ProcessImage {
   type: 'fork';
   pid: number;
   ppid: number;
   /** Pid namespace id (0 = host keys). */
   pidns: number;
+  /** Inode of the image the child inherits; 0 when unknown. */
+  inode: number;
   /** Exec time of the image the child inherits (0n when unknown). */
   execTime: bigint;
   kernelThread?: boolean;
@@ -79,12 +103,15 @@ export interface ForkEvent extends Base, ImageState {
   snapshot?: boolean;
 }
 
-export interface ExecEvent extends Base, ImageState {
+/** A process ran a new image. */
+export interface ExecEvent extends Base, ProcessImage {
   type: 'exec';
   pid: number;
   /** -1 when unknown. */
   ppid: number;
   pidns: number;
+  /** Inode of the new image; 0 when unknown. */
+  inode: number;
   /** Inode of the image run before this exec; 0 when unknown. */
   prevInode: number;
 }
@@ -154,18 +181,8 @@ export type StreamEventType = StreamEvent['type'];
 // ---------------------------------------------------------------------------
 // The process cache's public inputs (ProcessResolver.addForkEntry, ...)
 
-/**
- * The namespace fields an event may give (docs/cache.md, "Namespaces and
- * cgroup"): given together when any is non-zero, absent = 0 = unknown.
- */
-export interface NamespaceInput {
-  pidnsInode?: number;
-  nsPid?: number;
-  mountId?: number;
-  cgroupId?: bigint;
-}
-
-export interface ForkInput extends NamespaceInput {
+/** A fork (ProcessResolver.addForkEntry): the child, with what the source knows of the image it inherits. */
+export interface ForkInput extends Omit<ProcessImage, 'argv' | 'argsTruncated' | 'envp' | 'envsTruncated' | 'interpreter'> {
   pid: number;
   ppid: number;
   time: bigint;
@@ -173,37 +190,19 @@ export interface ForkInput extends NamespaceInput {
   inode?: number;
   /** Used only when the parent is unknown (or its inode does not match). */
   path?: ByteString;
-  /** The source had to cut `path` (it is then not absolute); goes with the path. */
-  pathTruncated?: boolean;
-  comm?: ByteString;
-  credentials?: Partial<Credentials>;
-  tty?: string;
-  containerId?: string;
-  cgroup?: string;
   /** True for kernel threads (PF_KTHREAD): they are rejected. */
   kernelThread?: boolean;
 }
 
-export interface ExecInput extends NamespaceInput {
+/** An exec (ProcessResolver.addExecEntry): the new image, whose path and inode are required. */
+export interface ExecInput extends ProcessImage {
   pid: number;
   ppid?: number;
   time: bigint;
   path: ByteString;
-  /** The source had to cut `path` (it is then not absolute). */
-  pathTruncated?: boolean;
   inode: number;
   /** The kernel's view of the image the process ran before this exec; 0 or absent when unknown. */
   prevInode?: number;
-  argv?: readonly ByteString[];
-  argsTruncated?: boolean;
-  envp?: readonly ByteString[];
-  envsTruncated?: boolean;
-  credentials?: Partial<Credentials>;
-  tty?: string;
-  containerId?: string;
-  cgroup?: string;
-  interpreter?: ByteString;
-  comm?: ByteString;
 }
 
 export interface ExitInput {

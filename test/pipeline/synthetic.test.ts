@@ -436,7 +436,7 @@ describe('synthetic source', () => {
             r.addForkEntry(ev);
             break;
           case 'exec':
-            // ExecEvent.path is optional (ImageState), ExecInput.path is not; the source always gives it.
+            // ExecEvent.path is optional (ProcessImage), ExecInput.path is not; the source always gives it.
             r.addExecEntry({ ...ev, path: ev.path ?? '' });
             break;
           case 'exit':
