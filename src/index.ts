@@ -23,10 +23,11 @@ export { ProcessView, Cursor, type ViewOptions } from './cache/view.js';
 export type { PipelineHandles } from './cache/shards.js';
 export type { RecordSource, RecordChunk } from './pipeline/source.js';
 export { ReplaySource, ReplayWriter } from './pipeline/sources/replay.js';
-export { SyntheticSource } from './pipeline/sources/synthetic-records.js';
 export { CaptureSource, type CaptureSourceOptions, type CaptureKind, type SnapshotCounts } from './pipeline/sources/capture.js';
 export type { CaptureStats } from './native/addon.js';
-export { syntheticEvents, STANDARD_MIX, type SyntheticOptions } from './pipeline/sources/synthetic.js';
+export { SyntheticSource } from './pipeline/sources/synthetic/record-source.js';
+export { syntheticEvents } from './pipeline/sources/synthetic/stream.js';
+export type { SyntheticOptions } from './pipeline/sources/synthetic/options.js';
 
 // The record format (docs/record-format.md)
 export { MAX_RECORD_SIZE } from './record/constants.js';

@@ -31,7 +31,7 @@ import {
 } from '../../src/record/constants.js';
 import { getU64 } from '../../src/record/decode.js';
 import { encodeEvent, setU64 } from '../../src/record/encode.js';
-import { STANDARD_MIX } from '../../src/pipeline/sources/synthetic.js';
+import { STANDARD_MIX } from '../../src/pipeline/sources/synthetic/options.js';
 import type { StreamEvent } from '../../src/record/events.js';
 
 export interface EncodedStream {

@@ -2,7 +2,8 @@
 // inputs from, generated once per process and shared between suites.
 
 import type { StreamEvent } from '../../src/record/events.js';
-import { STANDARD_MIX, syntheticStream } from '../../src/pipeline/sources/synthetic.js';
+import { STANDARD_MIX } from '../../src/pipeline/sources/synthetic/options.js';
+import { syntheticStream } from '../../src/pipeline/sources/synthetic/stream.js';
 import type { SuiteContext } from './suite.js';
 
 /** Events of the standard stream per mode. */

@@ -4,8 +4,8 @@
 import { writeFile } from 'node:fs/promises';
 import { createPipeline } from '../pipeline/pipeline.js';
 import { ReplaySource, ReplayWriter } from '../pipeline/sources/replay.js';
-import { syntheticChunks } from '../pipeline/sources/synthetic-records.js';
-import type { SyntheticOptions } from '../pipeline/sources/synthetic.js';
+import type { SyntheticOptions } from '../pipeline/sources/synthetic/options.js';
+import { syntheticChunks } from '../pipeline/sources/synthetic/record-source.js';
 import { formatSummary } from '../pipeline/summary.js';
 import { ForklineError } from '../errors.js';
 import { progressBar } from './progress.js';

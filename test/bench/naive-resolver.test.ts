@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ProcessResolver } from '../../src/index.js';
-import { STANDARD_MIX, syntheticStream } from '../../src/pipeline/sources/synthetic.js';
+import { STANDARD_MIX } from '../../src/pipeline/sources/synthetic/options.js';
+import { syntheticStream } from '../../src/pipeline/sources/synthetic/stream.js';
 import { applyOpsForkline, applyOpsNaive, toOps } from '../../bench/lib/ops.js';
 import { NaiveResolver, type NaiveProcess } from '../../bench/naive-resolver.js';
 import type { ProcessEntry } from '../../src/index.js';

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { formatStatusLine } from '../../src/cli/run.js';
 import { createPipeline } from '../../src/pipeline/pipeline.js';
-import { SyntheticSource } from '../../src/pipeline/sources/synthetic-records.js';
+import { SyntheticSource } from '../../src/pipeline/sources/synthetic/record-source.js';
 import { StatsSampler } from '../../src/ops/query-stats.js';
 
 describe('forkline run status line', () => {

@@ -7,7 +7,7 @@ import type { CaptureStats } from '../../src/native/addon.js';
 import { MetricsReporter, pipelineMetricsSource, type MetricsSource } from '../../src/ops/metrics.js';
 import { createPipeline, type PipelineStats } from '../../src/pipeline/pipeline.js';
 import { REC_TYPE_COUNT } from '../../src/record/constants.js';
-import { SyntheticSource } from '../../src/pipeline/sources/synthetic-records.js';
+import { SyntheticSource } from '../../src/pipeline/sources/synthetic/record-source.js';
 
 interface Line {
   name: string;

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPipeline, type Pipeline } from '../../src/pipeline/pipeline.js';
-import { SyntheticSource } from '../../src/pipeline/sources/synthetic-records.js';
+import { SyntheticSource } from '../../src/pipeline/sources/synthetic/record-source.js';
 import { query } from '../../src/ops/query-client.js';
 import { parseRequest, type AgentStats, type TreeNode, type WireEntry } from '../../src/ops/query-protocol.js';
 import { QueryServerError, startQueryServer, type QueryAgent, type QueryServer, type QueryServerOptions } from '../../src/ops/query-server.js';

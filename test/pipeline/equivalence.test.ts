@@ -6,8 +6,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createPipeline, type Pipeline, type PipelineSummary } from '../../src/pipeline/pipeline.js';
-import { SyntheticSource } from '../../src/pipeline/sources/synthetic-records.js';
-import { STANDARD_MIX, type SyntheticOptions } from '../../src/pipeline/sources/synthetic.js';
+import { SyntheticSource } from '../../src/pipeline/sources/synthetic/record-source.js';
+import { STANDARD_MIX, type SyntheticOptions } from '../../src/pipeline/sources/synthetic/options.js';
 import type { ProcessResolver } from '../../src/cache/resolver.js';
 import { shardOf } from '../../src/cache/shards.js';
 import type { StreamEvent } from '../../src/record/events.js';

@@ -25,8 +25,8 @@ import {
   VAR_PATH,
 } from '../../src/record/constants.js';
 import { REPLAY_HEADER_BYTES, ReplaySource, ReplayWriter } from '../../src/pipeline/sources/replay.js';
-import { SyntheticSource } from '../../src/pipeline/sources/synthetic-records.js';
-import { STANDARD_MIX, type SyntheticOptions } from '../../src/pipeline/sources/synthetic.js';
+import { SyntheticSource } from '../../src/pipeline/sources/synthetic/record-source.js';
+import { STANDARD_MIX, type SyntheticOptions } from '../../src/pipeline/sources/synthetic/options.js';
 import type { RecordSource } from '../../src/pipeline/source.js';
 import {
   BufferSource,

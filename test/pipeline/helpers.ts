@@ -13,8 +13,9 @@ import { encodeEvent } from '../../src/record/encode.js';
 import type { RecordEvent } from '../../src/record/events.js';
 import type { RecordChunk, RecordSource } from '../../src/pipeline/source.js';
 import type { Pipeline, PipelineSummary } from '../../src/pipeline/pipeline.js';
-import { syntheticChunks } from '../../src/pipeline/sources/synthetic-records.js';
-import { syntheticEvents, type SyntheticOptions } from '../../src/pipeline/sources/synthetic.js';
+import { syntheticChunks } from '../../src/pipeline/sources/synthetic/record-source.js';
+import type { SyntheticOptions } from '../../src/pipeline/sources/synthetic/options.js';
+import { syntheticEvents } from '../../src/pipeline/sources/synthetic/stream.js';
 import type { StreamEventType } from '../../src/record/events.js';
 
 /** The records of a synthetic stream, back to back, as the synthetic source encodes them. */

@@ -8,8 +8,8 @@ import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { ForklineError } from '../../src/errors.js';
 import { createPipeline, type Pipeline } from '../../src/pipeline/pipeline.js';
-import { SyntheticSource } from '../../src/pipeline/sources/synthetic-records.js';
-import { STANDARD_MIX, type SyntheticOptions } from '../../src/pipeline/sources/synthetic.js';
+import { SyntheticSource } from '../../src/pipeline/sources/synthetic/record-source.js';
+import { STANDARD_MIX, type SyntheticOptions } from '../../src/pipeline/sources/synthetic/options.js';
 import { BufferSource, countTypes, differences, encodeAll, lineageDiff, livePidsOf, recordOffsets, reference, syntheticBytes } from './helpers.js';
 
 const RETENTION = 2_000_000n;

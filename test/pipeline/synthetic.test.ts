@@ -9,13 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { ProcessResolver } from '../../src/index.js';
 import type { Credentials } from '../../src/record/events.js';
 import type { StreamEvent } from '../../src/record/events.js';
-import {
-  STANDARD_MIX,
-  syntheticEvents,
-  syntheticStream,
-  syntheticWithTruth,
-  type SyntheticOptions,
-} from '../../src/pipeline/sources/synthetic.js';
+import { STANDARD_MIX, type SyntheticOptions } from '../../src/pipeline/sources/synthetic/options.js';
+import { syntheticEvents, syntheticStream, syntheticWithTruth } from '../../src/pipeline/sources/synthetic/stream.js';
 
 const CRED_FIELDS = ['uid', 'gid', 'euid', 'egid', 'fsuid', 'fsgid', 'auid', 'capEffective', 'capPermitted'] as const;
 const SHIM = '/usr/bin/containerd-shim-runc-v2';

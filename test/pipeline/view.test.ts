@@ -15,8 +15,9 @@ import type { StreamEvent } from '../../src/record/events.js';
 import { createPipeline, type Pipeline } from '../../src/pipeline/pipeline.js';
 import { MAX_RECORD_SIZE } from '../../src/record/constants.js';
 import { encodeEvent } from '../../src/record/encode.js';
-import { SyntheticSource } from '../../src/pipeline/sources/synthetic-records.js';
-import { syntheticEvents, type SyntheticOptions } from '../../src/pipeline/sources/synthetic.js';
+import { SyntheticSource } from '../../src/pipeline/sources/synthetic/record-source.js';
+import type { SyntheticOptions } from '../../src/pipeline/sources/synthetic/options.js';
+import { syntheticEvents } from '../../src/pipeline/sources/synthetic/stream.js';
 
 // ---------------------------------------------------------------------------
 // Helpers

@@ -1,10 +1,11 @@
 // The synthetic source as a record source: seeded events encoded into
 // chunks of records, the same bytes every time for the same options.
 
-import { MAX_RECORD_SIZE } from '../../record/constants.js';
-import { encodeEvent } from '../../record/encode.js';
-import type { RecordChunk, RecordSource } from '../source.js';
-import { syntheticEvents, type SyntheticOptions } from './synthetic.js';
+import { MAX_RECORD_SIZE } from '../../../record/constants.js';
+import { encodeEvent } from '../../../record/encode.js';
+import type { RecordChunk, RecordSource } from '../../source.js';
+import type { SyntheticOptions } from './options.js';
+import { syntheticEvents } from './stream.js';
 
 const CHUNK_BYTES = 1 << 20;
 
