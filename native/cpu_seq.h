@@ -1,4 +1,4 @@
-// native/cpu_seq.h: per-CPU sequence gap detection (DESIGN.md invariant 3:
+// native/cpu_seq.h: per-CPU sequence gap detection (docs/architecture.md, invariant 3:
 // a gap in a CPU's sequence numbers is a counted drop). Used by every
 // capture thread on records in the order their CPU produced them, before
 // any merge reorders them.

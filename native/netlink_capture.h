@@ -1,5 +1,5 @@
-// native/netlink_capture.h: the netlink proc connector source (DESIGN.md,
-// "netlink": the fallback when BPF cannot be loaded). One thread reads the
+// native/netlink_capture.h: the netlink proc connector source (docs/architecture.md,
+// "The other sources": the fallback when BPF cannot be loaded). One thread reads the
 // kernel's process events (fork, exec, exit, uid, gid, comm), completes them
 // from /proc/<pid> right away, and writes records in the format of src/record/record.h
 // to a RecordWriter. Plain C++17 + pthreads: no Node headers, the N-API addon

@@ -1,5 +1,5 @@
 // native/time_merge.h: the bounded-delay time merge of the per-CPU streams
-// (DESIGN.md invariant 1). Records from every CPU ring are staged here and
+// (docs/architecture.md, invariant 1). Records from every CPU ring are staged here and
 // leave in kernel-time order once they are older than the reorder window:
 // a record committed late on one CPU (its timestamp was taken before a slow
 // reserve, or it is a FORK stamped with the child's start time) still goes

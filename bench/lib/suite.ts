@@ -56,7 +56,7 @@ export interface Metric {
   name: string;
   value: number;
   unit: string;
-  /** A DESIGN.md target, when there is one, shown next to the figure. */
+  /** A performance target of docs/architecture.md, when there is one, shown next to the figure. */
   target?: { op: '<=' | '>='; value: number };
   /**
    * 'max': bench:check fails when the value grows beyond the baseline

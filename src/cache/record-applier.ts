@@ -3,7 +3,7 @@
 // shard ring, a replay buffer — into apply args, interning strings from those
 // bytes, and applies them to one table. The shard workers and
 // ProcessResolver.applyRecords use this one path, so a stream gives the same
-// cache either way (DESIGN.md invariant 6).
+// cache either way (docs/architecture.md, invariant 6).
 
 import {
   applyCredentials,

@@ -1,7 +1,7 @@
 // createPipeline: a sharded process cache fed by a record source. One
 // router (this thread) numbers and routes records into one ring per shard;
 // one worker per shard applies them to its table; readers in any thread
-// read the tables through a ProcessView (DESIGN.md, "Data flow").
+// read the tables through a ProcessView (docs/architecture.md, "Data flow").
 
 import { availableParallelism } from 'node:os';
 import { C, WRITER_COUNTERS, type WriterCounter } from '../cache/counters.js';
@@ -38,10 +38,9 @@ import {
   REC_UNLINK,
   UNLINK_FORK_TIME,
 } from '../record/constants.js';
-import { getU64 } from '../record/decode.js';
+import { frameSize, getU64 } from '../record/decode.js';
 import { RingWord, ShardRing } from '../ring/shard-ring.js';
 import { FRAME_ERROR, RING_FULL, ROUTE_ALL, ROUTE_SKIP, Router, routeOf } from './router.js';
-import { frameSize } from '../record/decode.js';
 import type { RecordSource } from './source.js';
 import type { DropCounts, RunSummary } from './summary.js';
 

@@ -1,9 +1,9 @@
 // The router: gives every source record its global sequence number, sends
 // it to the shard that owns its pid (so per-pid order is kept), tells the
 // parent's shard about cross-shard forks (LINK), forwards the workers'
-// LINK/UNLINK messages, and publishes how far it got. This is the JS
-// router used by replay and synthetic sources; the native reader thread
-// does the same in C++ for live capture (same rings, same records).
+// LINK/UNLINK messages, and publishes how far it got. It runs on the main
+// thread and routes the records of every source, live capture included: the
+// native reader thread only fills the capture ring this router reads.
 
 import { PipelineControl, shardOf } from '../cache/shards.js';
 import {
@@ -183,7 +183,7 @@ export class Router {
   /** Makes every routed record visible to the workers and to readers. */
   publish(): void {
     // watermarks first: a worker can never have applied a record numbered
-    // above what readers see dispatched (DESIGN.md invariant 4)
+    // above what readers see dispatched (docs/architecture.md, invariant 4)
     this.control.publishDispatched(this.gseq, this.lastTo);
     for (let s = 0; s < this.rings.length; s++) {
       if (!this.touched[s]) continue;

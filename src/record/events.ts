@@ -2,7 +2,8 @@
 // what encodeEvent (encode.ts) takes and decodeEvent (decode.ts) gives back,
 // and the public input shapes of the process cache that are events
 // (ForkInput, ExecInput, ExitInput). A fork or exec event carries the full
-// state of the process image (DESIGN.md invariant 2: self-contained events),
+// state of the process image (self-contained events: docs/architecture.md,
+// invariant 2),
 // as the BPF programs read it in the kernel; the apply code takes what is
 // given and inherits the rest from a parent it can see.
 

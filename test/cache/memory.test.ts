@@ -14,7 +14,7 @@ function occupancy(r: ProcessResolver) {
 }
 
 describe('row size', () => {
-  it('a cached process row costs at most 96 bytes (DESIGN.md), its share of the pid index included', () => {
+  it('a cached process row costs at most 96 bytes (docs/architecture.md), its share of the pid index included', () => {
     for (const capacity of [4096, 65536, 1 << 20]) expect(bytesPerRow(capacity)).toBeLessThanOrEqual(96);
     expect(new ProcessResolver({ capacity: 4096 }).stats().bytesPerRow).toBeLessThanOrEqual(96);
   });

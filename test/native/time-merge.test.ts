@@ -1,6 +1,6 @@
 // The reader thread's time merge (native/time_merge.h) and per-CPU gap
 // count (native/cpu_seq.h), compiled with g++ and driven by a scripted
-// C++ program (time_merge_test.cc). DESIGN.md invariants 1 and 3.
+// C++ program (time_merge_test.cc). docs/architecture.md invariants 1 and 3.
 
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';

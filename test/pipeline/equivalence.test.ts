@@ -1,4 +1,4 @@
-// DESIGN.md invariant 6, issue 3 "Equivalence": for random synthetic
+// docs/architecture.md invariant 6, issue 3 "Equivalence": for random synthetic
 // streams, the sharded pipeline (1, 2 and 4 shards) ends with exactly the
 // lineage the single-threaded ProcessResolver gives for the same records.
 // Workers run dist/: `npm run build` first (npm test does it).

@@ -1,4 +1,4 @@
-// Issue 3 "Faults" and DESIGN.md invariant 7: a shard worker killed
+// Issue 3 "Faults" and docs/architecture.md invariant 7: a shard worker killed
 // mid-stream is restarted and its shard rebuilt; malformed records are
 // counted and skipped while the rest applies; corrupt replay files report
 // the byte offset after applying everything before it.

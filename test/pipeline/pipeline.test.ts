@@ -56,7 +56,7 @@ describe('createPipeline: start, done and the run summary', () => {
     expect(summary.cacheSize).toBe(ref.size);
     expect(summary.rows).toBe(ref.stats().rows);
     expect(summary.bytesPerRow).toBeGreaterThan(0);
-    expect(summary.bytesPerRow).toBeLessThanOrEqual(96); // DESIGN.md, "Performance": at most 96 bytes per row
+    expect(summary.bytesPerRow).toBeLessThanOrEqual(96); // docs/architecture.md, "Performance targets": at most 96 bytes per row
     expect(summary.workerRestarts).toBe(0);
     expect(summary.seconds).toBeGreaterThan(0);
     expect(summary.eventsPerSecond).toBeCloseTo(summary.applied / summary.seconds, -1);

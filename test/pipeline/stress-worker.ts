@@ -1,5 +1,5 @@
 // Self-checking process churn and the reader threads of the torn-read stress
-// test (torn-reads.test.ts; DESIGN.md invariant 4).
+// test (torn-reads.test.ts; docs/architecture.md invariant 4).
 //
 // The stream: every field of a row is derived from a few numbers, so a row
 // whose fields come from two different writes, or a link followed into a

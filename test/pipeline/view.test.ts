@@ -435,7 +435,7 @@ describe('links into a lagging shard (PipelineControl watermarks)', () => {
   });
 
   it('up() stops waiting once the shard has applied what preceded the link, though more keeps being dispatched to it', async () => {
-    // DESIGN.md invariant 4: the parent's shard must be seen "at least as far
+    // docs/architecture.md invariant 4: the parent's shard must be seen "at least as far
     // as the link's sequence number" — not as far as a frontier that moves on.
     const { parent, child, control, handles } = await linked();
     const view = new ProcessView(handles, { linkWaitMs: 1500 });

@@ -59,7 +59,7 @@ export interface CaptureSourceOptions {
   snapshot?: boolean;
   /** Exited processes are flushed (retention) at FLUSH records sent this often (ms, default 1000). */
   flushIntervalMs?: number;
-  /** Record the stream given to the router into this file (`forkline record`, `run --record`). */
+  /** Record the stream given to the router into this file (`forkline run --record`). */
   recorder?: ReplayWriter;
   /**
    * Waits this long between the attach and the /proc scan (default 0). Tests

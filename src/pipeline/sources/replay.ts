@@ -1,5 +1,5 @@
 // Recorded streams: a versioned header and the records back to back, as
-// they were routed (docs/replay-format.md). `forkline record` and
+// they were routed (docs/record-format.md, "Versions"). `forkline run --record` and
 // `forkline synth` write them; the replay source reads them back.
 
 import { open, type FileHandle } from 'node:fs/promises';
