@@ -46,7 +46,7 @@ export function applyFork(t: ProcessTable, a: ForkArgs): number {
     t.counters[reject === REJECTED_PID0 ? C.rejectedPid0 : C.rejectedKernelThread]!++;
     return rejectFork(t, a, reject);
   }
-  t.noteTime(a.time);
+  t.noteTime(a.timeLo, a.timeHi);
   const remote = a.parentRemote && a.ppid > 0;
   const parent = a.ppid > 0 && !remote ? t.lookup(a.ppid, a.pidns) : -1;
   if (parent >= 0) t.pin(parent);
@@ -59,7 +59,7 @@ export function applyFork(t: ProcessTable, a: ForkArgs): number {
   const prev = t.lookup(a.pid, a.pidns);
   if (prev >= 0) {
     // pid reuse: the cached instance ends here
-    endAt(t, prev, a.time);
+    endAt(t, prev, a.timeLo, a.timeHi);
     t.counters[C.pidReuse]!++;
     t.indexRemove(prev);
   }
@@ -69,7 +69,8 @@ export function applyFork(t: ProcessTable, a: ForkArgs): number {
   t.pid[row] = a.pid;
   t.ppid[row] = a.ppid;
   t.setPidns(row, a.pidns);
-  t.forkTime[row] = a.time;
+  t.forkTimeW[2 * row] = a.timeLo;
+  t.forkTimeW[2 * row + 1] = a.timeHi;
   let flags = F_USED | ProcessTable.sourceFlags(a.source);
   let baseCreds = t.creds.unknownId;
   let baseCtx = 0;
@@ -88,7 +89,8 @@ export function applyFork(t: ProcessTable, a: ForkArgs): number {
     strings.incref((t.envpId[row] = t.envpId[parent]!));
     strings.incref((t.interpId[row] = t.interpId[parent]!));
     t.inode[row] = t.inode[parent]!;
-    t.execTime[row] = t.execTime[parent]!;
+    t.execTimeW[2 * row] = t.execTimeW[2 * parent]!;
+    t.execTimeW[2 * row + 1] = t.execTimeW[2 * parent + 1]!;
     flags |= t.flags[parent]! & (F_ARGS_TRUNCATED | F_ENVS_TRUNCATED | F_PATH_TRUNCATED);
     baseCreds = t.credsId[parent]!;
     baseCtx = t.ctxId[parent]!;
@@ -111,7 +113,8 @@ export function applyFork(t: ProcessTable, a: ForkArgs): number {
     if (remote) flags |= F_REMOTE_PARENT; // missing or not is decided by readers, from the parent's shard
     else if (a.ppid !== 0) flags |= F_PARENT_MISSING; // ppid 0: a child of the kernel, nothing is missing
     t.inode[row] = a.inode;
-    t.execTime[row] = a.execTime;
+    t.execTimeW[2 * row] = a.execTimeLo;
+    t.execTimeW[2 * row + 1] = a.execTimeHi;
     a.pathId = take(t, row, t.pathId, a.pathId);
     if (pathGiven && a.pathTruncated) flags |= F_PATH_TRUNCATED;
   }
@@ -126,7 +129,10 @@ export function applyFork(t: ProcessTable, a: ForkArgs): number {
     flags = (flags & ~F_ENVS_TRUNCATED) | (a.envsTruncated ? F_ENVS_TRUNCATED : 0);
   }
   a.interpId = take(t, row, t.interpId, a.interpId);
-  if (parent >= 0 && a.execTime !== 0n) t.execTime[row] = a.execTime;
+  if (parent >= 0 && (a.execTimeLo | a.execTimeHi) !== 0) {
+    t.execTimeW[2 * row] = a.execTimeLo;
+    t.execTimeW[2 * row + 1] = a.execTimeHi;
+  }
   t.credsId[row] = a.credsMask === 0 ? increfCreds(t, baseCreds) : t.mergeCreds(baseCreds, a.creds, a.credsMask);
   t.ctxId[row] = mergeCtx(t, baseCtx, a.ctxId, a.ctxMask);
   a.ctxId = -1; // consumed by mergeCtx
@@ -145,7 +151,7 @@ export function applyFork(t: ProcessTable, a: ForkArgs): number {
  */
 function rejectFork(t: ProcessTable, a: ForkArgs, code: number): number {
   releaseForkArgs(t, a);
-  if (a.parentRemote && a.ppid > 0) t.onRemoteParentReleased?.(a.ppid, a.pidns, a.time);
+  if (a.parentRemote && a.ppid > 0) t.onRemoteParentReleased?.(a.ppid, a.pidns, a.timeLo, a.timeHi);
   return code;
 }
 
@@ -164,10 +170,12 @@ function take(t: ProcessTable, row: number, column: Int32Array, given: number): 
 }
 
 /** Sets the exit time of an entry that ends now (pid reuse, exec), unless it already exited. */
-function endAt(t: ProcessTable, row: number, time: bigint): void {
-  if (t.exitTime[row] !== 0n) return;
+function endAt(t: ProcessTable, row: number, timeLo: number, timeHi: number): void {
+  const exitW = t.exitTimeW;
+  if ((exitW[2 * row]! | exitW[2 * row + 1]!) !== 0) return;
   t.beginWrite(row);
-  t.exitTime[row] = time;
+  exitW[2 * row] = timeLo;
+  exitW[2 * row + 1] = timeHi;
   t.endWrite(row);
 }
 
@@ -182,9 +190,9 @@ export function applyExec(t: ProcessTable, a: ExecArgs): number {
     t.counters[C.rejectedPid0]!++;
     return REJECTED_PID0;
   }
-  t.noteTime(a.time);
+  t.noteTime(a.timeLo, a.timeHi);
   let prev = t.lookup(a.pid, a.pidns);
-  if (prev >= 0 && t.exitTime[prev] !== 0n) {
+  if (prev >= 0 && (t.exitTimeW[2 * prev]! | t.exitTimeW[2 * prev + 1]!) !== 0) {
     // The cached instance already exited: this exec belongs to a new
     // instance whose fork we lost. It is not an ancestor.
     t.counters[C.pidReuse]!++;
@@ -209,7 +217,8 @@ export function applyExec(t: ProcessTable, a: ExecArgs): number {
   ) {
     // exec bomb: the same image again; keep the entry, refresh its exec time
     t.beginWrite(prev);
-    t.execTime[prev] = a.time;
+    t.execTimeW[2 * prev] = a.timeLo;
+    t.execTimeW[2 * prev + 1] = a.timeHi;
     t.endWrite(prev);
     t.counters[C.execBombs]!++;
     t.creds.decref(credsId);
@@ -229,7 +238,8 @@ export function applyExec(t: ProcessTable, a: ExecArgs): number {
   t.beginWrite(row);
   t.pid[row] = a.pid;
   t.setPidns(row, a.pidns);
-  t.execTime[row] = a.time;
+  t.execTimeW[2 * row] = a.timeLo;
+  t.execTimeW[2 * row + 1] = a.timeHi;
   t.inode[row] = a.inode;
   t.pathId[row] = normalId(a.pathId);
   t.commId[row] = a.commId;
@@ -246,7 +256,8 @@ export function applyExec(t: ProcessTable, a: ExecArgs): number {
   if (a.pathTruncated) flags |= F_PATH_TRUNCATED;
   if (prev >= 0) {
     t.ppid[row] = a.ppid >= 0 ? a.ppid : t.ppid[prev]!;
-    t.forkTime[row] = t.forkTime[prev]!;
+    t.forkTimeW[2 * row] = t.forkTimeW[2 * prev]!;
+    t.forkTimeW[2 * row + 1] = t.forkTimeW[2 * prev + 1]!;
     t.ctxId[row] = mergeCtx(t, t.ctxId[prev]!, a.ctxId, a.ctxMask);
     if (t.flags[prev]! & F_IS_EXEC) flags |= F_IS_EXEC_EXEC;
     if (lostExec) {
@@ -256,12 +267,13 @@ export function applyExec(t: ProcessTable, a: ExecArgs): number {
     t.flags[row] = flags;
     t.setAncestor(row, prev);
     t.endWrite(row);
-    endAt(t, prev, a.time);
+    endAt(t, prev, a.timeLo, a.timeHi);
     t.indexReplace(prev, row);
     t.release(prev); // unpin
   } else {
     t.ppid[row] = a.ppid >= 0 ? a.ppid : 0;
-    t.forkTime[row] = a.time;
+    t.forkTimeW[2 * row] = a.timeLo;
+    t.forkTimeW[2 * row + 1] = a.timeHi;
     t.ctxId[row] = mergeCtx(t, 0, a.ctxId, a.ctxMask);
     t.flags[row] = flags | F_PARENT_MISSING;
     t.endWrite(row);
@@ -272,16 +284,18 @@ export function applyExec(t: ProcessTable, a: ExecArgs): number {
 }
 
 /** Marks the current entry of pid exited and queues it for flushing. */
-export function applyExit(t: ProcessTable, pid: number, pidns: number, time: bigint, exitCode: number): boolean {
+export function applyExit(t: ProcessTable, pid: number, pidns: number, timeLo: number, timeHi: number, exitCode: number): boolean {
   const row = t.lookup(pid, pidns);
   if (row < 0) {
     t.counters[C.exitMisses]!++;
     return false;
   }
-  t.noteTime(time);
-  if (t.exitTime[row] === 0n) {
+  t.noteTime(timeLo, timeHi);
+  const exitW = t.exitTimeW;
+  if ((exitW[2 * row]! | exitW[2 * row + 1]!) === 0) {
     t.beginWrite(row);
-    t.exitTime[row] = time;
+    exitW[2 * row] = timeLo;
+    exitW[2 * row + 1] = timeHi;
     t.exitCode[row] = exitCode;
     t.endWrite(row);
   }
@@ -290,11 +304,11 @@ export function applyExit(t: ProcessTable, pid: number, pidns: number, time: big
 }
 
 /** Flushes pid from the live cache now. */
-export function applyDelete(t: ProcessTable, pid: number, pidns: number, time: bigint): boolean {
+export function applyDelete(t: ProcessTable, pid: number, pidns: number, timeLo: number, timeHi: number): boolean {
   const row = t.lookup(pid, pidns);
   if (row < 0) return false;
-  t.noteTime(time);
-  endAt(t, row, time);
+  t.noteTime(timeLo, timeHi);
+  endAt(t, row, timeLo, timeHi);
   t.indexRemove(row);
   t.counters[C.flushed]!++;
   return true;
@@ -349,11 +363,13 @@ export function applyRename(t: ProcessTable, pid: number, pidns: number, commId:
  * any later one, resolve no parent. Counted as a link miss; the tombstone
  * is held by this link like a parent (true), and the child's UNLINK frees it.
  */
-export function applyLink(t: ProcessTable, ppid: number, pidns: number, forkTime: bigint, inode: number, atFork = false): boolean {
-  const row = t.findAt(ppid, pidns, forkTime);
+export function applyLink(
+  t: ProcessTable, ppid: number, pidns: number, forkLo: number, forkHi: number, inode: number, atFork = false,
+): boolean {
+  const row = t.findAt(ppid, pidns, forkLo, forkHi);
   if (row >= 0 && atFork && (t.flags[row]! & (F_CURRENT | F_TOMBSTONE)) === 0 && t.lookup(ppid, pidns) < 0) {
     t.counters[C.linkMisses]!++;
-    return t.addTombstone(ppid, pidns, forkTime) >= 0;
+    return t.addTombstone(ppid, pidns, forkLo, forkHi) >= 0;
   }
   if (row >= 0 && (t.flags[row]! & F_TOMBSTONE) !== 0) {
     t.counters[C.linkMisses]!++;
@@ -371,8 +387,8 @@ export function applyLink(t: ProcessTable, ppid: number, pidns: number, forkTime
 }
 
 /** The remote child linked by (ppid, pidns, forkTime) is gone (UNLINK). */
-export function applyUnlink(t: ProcessTable, ppid: number, pidns: number, forkTime: bigint): boolean {
-  const row = t.findAt(ppid, pidns, forkTime);
+export function applyUnlink(t: ProcessTable, ppid: number, pidns: number, forkLo: number, forkHi: number): boolean {
+  const row = t.findAt(ppid, pidns, forkLo, forkHi);
   if (row < 0 || !t.dropRemoteRef(row)) {
     t.counters[C.unlinkMisses]!++;
     return false;
@@ -383,9 +399,15 @@ export function applyUnlink(t: ProcessTable, ppid: number, pidns: number, forkTi
 /** The oldest entry of `row`'s exec chain: the one made by the fork. */
 function forkEndOf(t: ProcessTable, row: number): number {
   const pid = t.pid[row]!;
-  const fork = t.forkTime[row]!;
+  const forkW = t.forkTimeW;
+  const forkLo = forkW[2 * row]!;
+  const forkHi = forkW[2 * row + 1]!;
   let forkEnd = row;
-  for (let up = t.ancestor[forkEnd]!; up >= 0 && t.pid[up] === pid && t.forkTime[up] === fork; up = t.ancestor[up]!) {
+  for (
+    let up = t.ancestor[forkEnd]!;
+    up >= 0 && t.pid[up] === pid && forkW[2 * up] === forkLo && forkW[2 * up + 1] === forkHi;
+    up = t.ancestor[up]!
+  ) {
     forkEnd = up;
   }
   return forkEnd;
@@ -411,7 +433,7 @@ function setChainParent(t: ProcessTable, row: number, forkEnd: number, parentRow
   t.flags[forkEnd] = (t.flags[forkEnd]! & ~(F_PARENT_MISSING | F_REMOTE_PARENT)) | F_REPARENTED | (remote ? F_REMOTE_PARENT : 0);
   t.setAncestor(forkEnd, parentRow);
   t.endWrite(forkEnd);
-  if (hadRemoteParent) t.onRemoteParentReleased?.(oldPpid, t.pidnsOf(forkEnd), t.forkTime[forkEnd]!);
+  if (hadRemoteParent) t.onRemoteParentReleased?.(oldPpid, t.pidnsOf(forkEnd), t.forkTimeW[2 * forkEnd]!, t.forkTimeW[2 * forkEnd + 1]!);
 }
 
 /**
@@ -483,7 +505,7 @@ function internBasenameComm(t: ProcessTable, pathId: number): number {
  * Inserts a process read from /proc (snapshot or cache-miss fallback) as one
  * complete entry, linked to the current entry of its parent. A pid already
  * cached keeps its entry (events are fresher than /proc): that row is
- * returned. `a.time` is the process start time.
+ * returned. `a.timeLo/timeHi` is the process start time.
  */
 export function applyProcfsEntry(t: ProcessTable, a: ExecArgs): number {
   if (a.pid === 0) {
@@ -510,8 +532,8 @@ export function applyProcfsEntry(t: ProcessTable, a: ExecArgs): number {
   t.pid[row] = a.pid;
   t.ppid[row] = ppid;
   t.setPidns(row, a.pidns);
-  t.forkTime[row] = a.time;
-  t.execTime[row] = a.time;
+  t.forkTimeW[2 * row] = t.execTimeW[2 * row] = a.timeLo;
+  t.forkTimeW[2 * row + 1] = t.execTimeW[2 * row + 1] = a.timeHi;
   t.inode[row] = a.inode;
   t.pathId[row] = normalId(a.pathId);
   t.commId[row] = a.commId < 0 ? internBasenameComm(t, a.pathId) : a.commId;

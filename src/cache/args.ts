@@ -19,10 +19,13 @@ export interface ForkArgs {
   pid: number;
   ppid: number;
   pidns: number;
-  time: bigint;
+  /** Fork time as int32 words (time-words.ts). */
+  timeLo: number;
+  timeHi: number;
   inode: number;
-  /** Exec time of the inherited image; used when the parent is not in this table (0n: unknown). */
-  execTime: bigint;
+  /** Exec time of the inherited image, words; used when the parent is not in this table (0: unknown). */
+  execTimeLo: number;
+  execTimeHi: number;
   pathId: number;
   commId: number;
   argvId: number;
@@ -50,7 +53,9 @@ export interface ExecArgs {
   /** -1 when unknown. */
   ppid: number;
   pidns: number;
-  time: bigint;
+  /** Exec time (for a /proc entry: its start time) as int32 words (time-words.ts). */
+  timeLo: number;
+  timeHi: number;
   inode: number;
   prevInode: number;
   pathId: number;
@@ -72,7 +77,7 @@ export interface ExecArgs {
 
 export function newForkArgs(): ForkArgs {
   return {
-    pid: 0, ppid: 0, pidns: 0, time: 0n, inode: 0, execTime: 0n, pathId: -1, commId: -1, argvId: -1,
+    pid: 0, ppid: 0, pidns: 0, timeLo: 0, timeHi: 0, inode: 0, execTimeLo: 0, execTimeHi: 0, pathId: -1, commId: -1, argvId: -1,
     envpId: -1, interpId: -1, argsTruncated: false, envsTruncated: false, pathTruncated: false,
     creds: new Uint32Array(CRED_WORD_COUNT), credsMask: 0, ctxId: -1, ctxMask: 0, nsId: -1,
     source: SOURCE_EVENT, kernelThread: false, parentRemote: false,
@@ -81,7 +86,7 @@ export function newForkArgs(): ForkArgs {
 
 export function newExecArgs(): ExecArgs {
   return {
-    pid: 0, ppid: -1, pidns: 0, time: 0n, inode: 0, prevInode: 0, pathId: -1, commId: -1,
+    pid: 0, ppid: -1, pidns: 0, timeLo: 0, timeHi: 0, inode: 0, prevInode: 0, pathId: -1, commId: -1,
     argvId: -1, envpId: -1, argsTruncated: false, envsTruncated: false, pathTruncated: false,
     creds: new Uint32Array(CRED_WORD_COUNT), credsMask: 0, ctxId: -1, ctxMask: 0, interpId: -1, nsId: -1,
     source: SOURCE_EVENT,

@@ -26,6 +26,7 @@ import { ArgvScrubber, envNames } from './scrub.js';
 import { bytesPerRow, ProcessTable, SOURCE_EVENT, SOURCE_PROCFS, SOURCE_SNAPSHOT } from './table.js';
 import type { LineageResult, ProcessEntry, ValuesWithTruncation } from './types.js';
 import { UserNames } from './users.js';
+import { timeHi, timeLo } from './time-words.js';
 import { MAX_STRING_BYTES } from './strings.js';
 import { RecordApplier } from './record-applier.js';
 import { CRED_WORD_COUNT, MAX_RECORD_SIZE } from '../record/constants.js';
@@ -240,11 +241,12 @@ export class CacheCore {
     const code = ev.exitCode ?? 0;
     if (typeof code !== 'number' || !Number.isInteger(code)) throw new TypeError(`exit.exitCode must be an integer, got ${String(code)}`);
     if (code < 0 || code > 0xffff) throw new RangeError(`exit.exitCode must be a wait status in 0..65535, got ${code}`);
-    return applyExit(this.table, pid, pidns, time, code);
+    return applyExit(this.table, pid, pidns, timeLo(time), timeHi(time), code);
   }
 
   delete(pid: number, time: bigint, pidns: number): void {
-    applyDelete(this.table, checkPid('pid', pid), pidns, checkTime('time', time));
+    checkTime('time', time);
+    applyDelete(this.table, checkPid('pid', pid), pidns, timeLo(time), timeHi(time));
   }
 
   dequeueExited(now?: bigint): number {

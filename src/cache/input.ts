@@ -10,6 +10,7 @@ import { internNamespaces } from './namespaces.js';
 import { MAX_STRING_BYTES } from './strings.js';
 import type { ProcessTable } from './table.js';
 import type { ByteString, Credentials, ExecInput, ForkInput, NamespaceInput } from '../record/events.js';
+import { timeHi, timeLo } from './time-words.js';
 
 /** The kernel's largest pid_max. */
 export const MAX_PID = 4194304;
@@ -135,7 +136,8 @@ export class InputEncoder {
     out.pid = pid;
     out.ppid = ppid;
     out.pidns = pidns;
-    out.time = time;
+    out.timeLo = timeLo(time);
+    out.timeHi = timeHi(time);
     out.inode = inode;
     out.kernelThread = ev.kernelThread === true;
     this.pathCut = false;
@@ -168,7 +170,8 @@ export class InputEncoder {
     out.pid = pid;
     out.ppid = ppid;
     out.pidns = pidns;
-    out.time = time;
+    out.timeLo = timeLo(time);
+    out.timeHi = timeHi(time);
     out.inode = inode;
     out.prevInode = prevInode;
     this.pathCut = false;

@@ -117,7 +117,7 @@ export interface RecordApplierOptions {
    * A row of this shard now links to a parent in another shard (a
    * reparent): the pipeline sends that shard a LINK.
    */
-  onRemoteLink?: (ppid: number, pidns: number, forkTime: bigint, inode: number) => void;
+  onRemoteLink?: (ppid: number, pidns: number, forkLo: number, forkHi: number, inode: number) => void;
 }
 
 export class RecordApplier {
@@ -176,7 +176,10 @@ export class RecordApplier {
         this.exec(off, pidns);
         break;
       case REC_EXIT:
-        applyExit(t, dv.getUint32(off + EXIT_PID, true), pidns, dv.getBigUint64(off + H_TIME, true), dv.getUint32(off + EXIT_EXIT_CODE, true) & 0xffff);
+        applyExit(
+          t, dv.getUint32(off + EXIT_PID, true), pidns, dv.getInt32(off + H_TIME, true), dv.getInt32(off + H_TIME + 4, true),
+          dv.getUint32(off + EXIT_EXIT_CODE, true) & 0xffff,
+        );
         break;
       case REC_CREDS:
         this.creds(off, pidns);
@@ -193,7 +196,7 @@ export class RecordApplier {
         t.flushExited(dv.getBigUint64(off + H_TIME, true), this.opts.retention);
         break;
       case REC_DELETE:
-        applyDelete(t, dv.getUint32(off + DELETE_PID, true), pidns, dv.getBigUint64(off + H_TIME, true));
+        applyDelete(t, dv.getUint32(off + DELETE_PID, true), pidns, dv.getInt32(off + H_TIME, true), dv.getInt32(off + H_TIME + 4, true));
         break;
       case REC_REPARENT:
         this.reparent(dv.getUint32(off + REPARENT_PID, true), dv.getUint32(off + REPARENT_PPID, true), pidns);
@@ -201,12 +204,15 @@ export class RecordApplier {
       case REC_LINK:
         // the router's LINK of a fork carries the fork's cpu; a worker's (reparent) carries FROM_WORKER_CPU
         applyLink(
-          t, dv.getUint32(off + LINK_PPID, true), pidns, dv.getBigUint64(off + LINK_FORK_TIME, true), u64(dv, off + LINK_INODE),
+          t, dv.getUint32(off + LINK_PPID, true), pidns, dv.getInt32(off + LINK_FORK_TIME, true), dv.getInt32(off + LINK_FORK_TIME + 4, true),
+          u64(dv, off + LINK_INODE),
           dv.getUint32(off + H_CPU, true) !== FROM_WORKER_CPU,
         );
         break;
       case REC_UNLINK:
-        applyUnlink(t, dv.getUint32(off + UNLINK_PPID, true), pidns, dv.getBigUint64(off + UNLINK_FORK_TIME, true));
+        applyUnlink(
+          t, dv.getUint32(off + UNLINK_PPID, true), pidns, dv.getInt32(off + UNLINK_FORK_TIME, true), dv.getInt32(off + UNLINK_FORK_TIME + 4, true),
+        );
         break;
       case REC_CLOCK:
         break; // wall-clock mapping: read by the reader thread, nothing to apply
@@ -221,9 +227,11 @@ export class RecordApplier {
     a.pid = dv.getUint32(off + FORK_PID, true);
     a.ppid = dv.getUint32(off + FORK_PPID, true);
     a.pidns = pidns;
-    a.time = dv.getBigUint64(off + H_TIME, true);
+    a.timeLo = dv.getInt32(off + H_TIME, true);
+    a.timeHi = dv.getInt32(off + H_TIME + 4, true);
     a.inode = u64(dv, off + FORK_INODE);
-    a.execTime = dv.getBigUint64(off + FORK_EXEC_TIME, true);
+    a.execTimeLo = dv.getInt32(off + FORK_EXEC_TIME, true);
+    a.execTimeHi = dv.getInt32(off + FORK_EXEC_TIME + 4, true);
     a.kernelThread = (flags & FLAG_KERNEL_THREAD) !== 0;
     a.source = (flags & FLAG_SNAPSHOT) !== 0 ? SOURCE_SNAPSHOT : SOURCE_EVENT;
     a.argsTruncated = (flags & FLAG_ARGS_TRUNCATED) !== 0;
@@ -251,7 +259,8 @@ export class RecordApplier {
     a.pid = dv.getUint32(off + EXEC_PID, true);
     a.ppid = dv.getInt32(off + EXEC_PPID, true);
     a.pidns = pidns;
-    a.time = dv.getBigUint64(off + H_TIME, true);
+    a.timeLo = dv.getInt32(off + H_TIME, true);
+    a.timeHi = dv.getInt32(off + H_TIME + 4, true);
     a.inode = u64(dv, off + EXEC_INODE);
     a.prevInode = u64(dv, off + EXEC_PREV_INODE);
     a.argsTruncated = (flags & FLAG_ARGS_TRUNCATED) !== 0;
@@ -338,7 +347,8 @@ export class RecordApplier {
     }
     // the new parent lives in another shard: link by key, and tell that shard
     const forkEnd = relinkParentRemote(t, row, ppid);
-    this.opts.onRemoteLink?.(ppid, pidns, t.forkTime[forkEnd]!, 0); // inode 0: no fork-time image check for a reparent
+    // inode 0: no fork-time image check for a reparent
+    this.opts.onRemoteLink?.(ppid, pidns, t.forkTimeW[2 * forkEnd]!, t.forkTimeW[2 * forkEnd + 1]!, 0);
     t.counters[C.reparentSuccess]!++;
   }
 }

@@ -16,6 +16,7 @@ import { OpenIndex } from './open-index.js';
 import { carveColumns, layoutBytes, type ColumnSpec, bytesPer } from './sab-layout.js';
 import { StringTable, type StringTableHandles } from './strings.js';
 import { WRITER_COUNTERS } from './counters.js';
+import { timeLess, timeLessEq, timeLo, timeHi } from './time-words.js';
 
 // Row flags (u16). The source of a row is kept in two bits of the same word.
 export const F_USED = 1;
@@ -163,9 +164,14 @@ export class ProcessTable {
   readonly seq: Uint16Array;
   readonly flags: Uint16Array;
   readonly exitCode: Uint16Array;
+  /** Times as bigints: the public edge (entries, keys). */
   readonly forkTime: BigInt64Array;
   readonly execTime: BigInt64Array;
   readonly exitTime: BigInt64Array;
+  /** The same cells as int32 words (time-words.ts): lo at 2 * row, hi at 2 * row + 1. The hot paths use these. */
+  readonly forkTimeW: Int32Array;
+  readonly execTimeW: Int32Array;
+  readonly exitTimeW: Int32Array;
   readonly inode: Float64Array;
   readonly pathId: Int32Array;
   readonly commId: Int32Array;
@@ -178,13 +184,15 @@ export class ProcessTable {
   readonly counters: Float64Array;
   readonly countersAtMark: Float64Array;
   readonly newestTime: BigInt64Array;
+  private readonly newestTimeW: Int32Array;
   readonly meta: Int32Array;
   private readonly index: OpenIndex;
   private readonly exitHeapRow: Int32Array;
-  private readonly exitHeapTime: BigInt64Array;
+  /** Exit time of each heap slot, as words (lo at 2i, hi at 2i + 1). */
+  private readonly exitHeapW: Int32Array;
   private readonly hashOfRow = (row: number): number => hashPidKey(this.pid[row]!, this.pidnsOf(row));
   /** Called when a row whose parent is remote is reclaimed (the pipeline sends an UNLINK). */
-  onRemoteParentReleased: ((ppid: number, pidns: number, forkTime: bigint) => void) | undefined;
+  onRemoteParentReleased: ((ppid: number, pidns: number, forkLo: number, forkHi: number) => void) | undefined;
 
   static create(options: ProcessTableOptions): ProcessTable {
     const capacity = options.capacity;
@@ -224,6 +232,9 @@ export class ProcessTable {
     this.forkTime = c.forkTime;
     this.execTime = c.execTime;
     this.exitTime = c.exitTime;
+    this.forkTimeW = wordsOf(c.forkTime);
+    this.execTimeW = wordsOf(c.execTime);
+    this.exitTimeW = wordsOf(c.exitTime);
     this.inode = c.inode;
     this.pathId = c.pathId;
     this.commId = c.commId;
@@ -235,11 +246,12 @@ export class ProcessTable {
     this.nsId = c.nsId;
     this.meta = c.meta;
     this.newestTime = c.newestTime;
+    this.newestTimeW = wordsOf(c.newestTime);
     this.counters = c.counters;
     this.countersAtMark = c.countersAtMark;
     this.index = new OpenIndex(c.slots);
     this.exitHeapRow = c.exitHeapRow;
-    this.exitHeapTime = c.exitHeapTime;
+    this.exitHeapW = wordsOf(c.exitHeapTime);
     this.strings = new StringTable(handles.strings);
     this.creds = new CredentialTable(handles.credentials);
   }
@@ -341,21 +353,26 @@ export class ProcessTable {
    * rows of that key, the latest instance that had forked by T, and in it
    * the image that had not yet been replaced by an exec at T. -1 when none.
    */
-  findAt(pid: number, pidns: number, time: bigint): number {
+  findAt(pid: number, pidns: number, timeLo: number, timeHi: number): number {
     const index = this.index;
     const slots = index.slots;
+    const forkW = this.forkTimeW;
+    const exitW = this.exitTimeW;
     let best = -1;
-    let bestFork = -1n;
+    let bestLo = 0;
+    let bestHi = -1;
     for (let slot = index.home(hashPidKey(pid, pidns)); ; slot = index.next(slot)) {
       const v = slots[slot]!;
       if (v === 0) break;
       const row = v - 1;
       if (this.pid[row] !== pid || this.pidnsOf(row) !== pidns) continue;
-      const fork = this.forkTime[row]!;
-      if (fork > time || fork < bestFork) continue;
+      const forkLo = forkW[2 * row]!;
+      const forkHi = forkW[2 * row + 1]!;
+      if (timeLess(timeLo, timeHi, forkLo, forkHi) || timeLess(forkLo, forkHi, bestLo, bestHi)) continue;
       let gen = row;
       for (let up = this.ancestor[gen]!; up >= 0; up = this.ancestor[gen]!) {
-        if (this.pid[up] !== pid || this.forkTime[up] !== fork || this.exitTime[up]! <= time) break;
+        if (this.pid[up] !== pid || forkW[2 * up] !== forkLo || forkW[2 * up + 1] !== forkHi) break;
+        if (timeLessEq(exitW[2 * up]!, exitW[2 * up + 1]!, timeLo, timeHi)) break;
         gen = up;
       }
       // an image replaced by an exec before T is not the one (the walk stops
@@ -363,9 +380,10 @@ export class ProcessTable {
       // T: a parent that exited but was not flushed yet is still the parent
       // (docs/cache.md), and the latest instance forked by T is the one
       // that was current then
-      if (gen !== row && this.exitTime[row]! !== 0n && this.exitTime[gen]! <= time) continue;
+      if (gen !== row && (exitW[2 * row]! | exitW[2 * row + 1]!) !== 0 && timeLessEq(exitW[2 * gen]!, exitW[2 * gen + 1]!, timeLo, timeHi)) continue;
       best = gen;
-      bestFork = fork;
+      bestLo = forkLo;
+      bestHi = forkHi;
     }
     return best;
   }
@@ -423,7 +441,7 @@ export class ProcessTable {
    * A tombstone row for (pid, pidns) at `time` (see F_TOMBSTONE), held by
    * one remote link. -1 when no row is free.
    */
-  addTombstone(pid: number, pidns: number, time: bigint): number {
+  addTombstone(pid: number, pidns: number, timeLo: number, timeHi: number): number {
     const row = this.allocRow();
     if (row < 0) return -1;
     this.meta[M_ROWS_USED]!--; // not an entry
@@ -431,8 +449,9 @@ export class ProcessTable {
     this.pid[row] = pid;
     this.ppid[row] = 0;
     this.setPidns(row, pidns);
-    this.forkTime[row] = time;
-    this.execTime[row] = 0n;
+    this.forkTimeW[2 * row] = timeLo;
+    this.forkTimeW[2 * row + 1] = timeHi;
+    this.execTimeW[2 * row] = this.execTimeW[2 * row + 1] = 0;
     this.inode[row] = 0;
     this.flags[row] = F_USED | F_TOMBSTONE;
     this.endWrite(row);
@@ -527,7 +546,7 @@ export class ProcessTable {
     this.refs[row] = 0;
     this.remoteRefs[row] = 0;
     this.ancestor[row] = -1;
-    this.exitTime[row] = 0n;
+    this.exitTimeW[2 * row] = this.exitTimeW[2 * row + 1] = 0;
     this.exitCode[row] = 0;
     this.pathId[row] = this.commId[row] = this.argvId[row] = this.envpId[row] = 0;
     this.ctxId[row] = this.interpId[row] = this.nsId[row] = 0;
@@ -557,7 +576,7 @@ export class ProcessTable {
       if (left < 0) throw new Error(`row ${row} released more often than referenced`);
       const up = this.ancestor[row]!;
       if ((this.flags[row]! & F_REMOTE_PARENT) !== 0 && up < 0) {
-        this.onRemoteParentReleased?.(this.ppid[row]!, this.pidnsOf(row), this.forkTime[row]!);
+        this.onRemoteParentReleased?.(this.ppid[row]!, this.pidnsOf(row), this.forkTimeW[2 * row]!, this.forkTimeW[2 * row + 1]!);
       }
       this.freeRow(row);
       row = up;
@@ -607,18 +626,21 @@ export class ProcessTable {
     if (this.meta[M_EXITQ_COUNT] === this.capacity) this.compactExited();
     if (this.meta[M_EXITQ_COUNT] === this.capacity) this.evictOneExited();
     let i = this.meta[M_EXITQ_COUNT]!++;
-    const key = this.exitTime[row]!;
+    const keyLo = this.exitTimeW[2 * row]!;
+    const keyHi = this.exitTimeW[2 * row + 1]!;
     const heapRow = this.exitHeapRow;
-    const heapTime = this.exitHeapTime;
+    const heapW = this.exitHeapW;
     while (i > 0) {
       const up = (i - 1) >> 1;
-      if (heapTime[up]! <= key) break;
+      if (timeLessEq(heapW[2 * up]!, heapW[2 * up + 1]!, keyLo, keyHi)) break;
       heapRow[i] = heapRow[up]!;
-      heapTime[i] = heapTime[up]!;
+      heapW[2 * i] = heapW[2 * up]!;
+      heapW[2 * i + 1] = heapW[2 * up + 1]!;
       i = up;
     }
     heapRow[i] = row;
-    heapTime[i] = key;
+    heapW[2 * i] = keyLo;
+    heapW[2 * i + 1] = keyHi;
     this.flags[row]! |= F_EXIT_QUEUED;
   }
 
@@ -627,28 +649,46 @@ export class ProcessTable {
    * than `now`. Returns how many pids left the live cache.
    */
   flushExited(now: bigint, retention: bigint): number {
+    const limit = now - retention; // once per flush: the only bigint arithmetic here
+    if (limit < 0n) return 0;
+    const limitLo = timeLo(limit);
+    const limitHi = timeHi(limit);
+    const heapW = this.exitHeapW;
     let flushed = 0;
-    while (this.peekExited() >= 0 && this.exitHeapTime[0]! + retention <= now) {
+    while (this.peekExited() >= 0 && timeLessEq(heapW[0]!, heapW[1]!, limitLo, limitHi)) {
       if (this.flushQueuedRow(this.popExited())) flushed++;
     }
     this.counters[C.flushed]! += flushed;
     return flushed;
   }
 
+  /** Whether heap slot i still stands for its row: queued, current, and with the same exit time. */
+  private heapSlotValid(i: number): boolean {
+    const row = this.exitHeapRow[i]!;
+    const f = this.flags[row]!;
+    return (
+      (f & (F_EXIT_QUEUED | F_CURRENT)) === (F_EXIT_QUEUED | F_CURRENT) &&
+      this.exitTimeW[2 * row] === this.exitHeapW[2 * i] &&
+      this.exitTimeW[2 * row + 1] === this.exitHeapW[2 * i + 1]
+    );
+  }
+
   /** Drops every stale heap entry and rebuilds the heap (when it is full). */
   private compactExited(): void {
     const heapRow = this.exitHeapRow;
-    const heapTime = this.exitHeapTime;
     const n = this.meta[M_EXITQ_COUNT]!;
-    this.meta[M_EXITQ_COUNT] = 0;
+    // survivors first, in place (slot k <= i), then re-pushed: a duplicate of a re-queued row goes once
+    let kept = 0;
     for (let i = 0; i < n; i++) {
+      if (!this.heapSlotValid(i)) continue;
       const row = heapRow[i]!;
-      const queued = (this.flags[row]! & (F_EXIT_QUEUED | F_CURRENT)) === (F_EXIT_QUEUED | F_CURRENT);
-      // re-pushed with its current exit time; a duplicate of a re-queued row goes once
-      if (queued && this.exitTime[row] === heapTime[i]) {
-        this.flags[row]! &= ~F_EXIT_QUEUED;
-        this.queueExited(row);
-      }
+      this.flags[row]! &= ~F_EXIT_QUEUED;
+      heapRow[kept++] = row;
+    }
+    this.meta[M_EXITQ_COUNT] = 0;
+    for (let k = 0; k < kept; k++) {
+      const row = heapRow[k]!;
+      if ((this.flags[row]! & F_EXIT_QUEUED) === 0) this.queueExited(row);
     }
   }
 
@@ -666,10 +706,7 @@ export class ProcessTable {
   /** The row with the oldest queued exit, or -1; drops stale heap entries on the way. */
   private peekExited(): number {
     while (this.meta[M_EXITQ_COUNT]! > 0) {
-      const row = this.exitHeapRow[0]!;
-      const f = this.flags[row]!;
-      const queued = (f & (F_EXIT_QUEUED | F_CURRENT)) === (F_EXIT_QUEUED | F_CURRENT);
-      if (queued && this.exitTime[row] === this.exitHeapTime[0]) return row;
+      if (this.heapSlotValid(0)) return this.exitHeapRow[0]!;
       this.popExited();
     }
     return -1;
@@ -677,23 +714,26 @@ export class ProcessTable {
 
   private popExited(): number {
     const heapRow = this.exitHeapRow;
-    const heapTime = this.exitHeapTime;
+    const heapW = this.exitHeapW;
     const top = heapRow[0]!;
     const n = --this.meta[M_EXITQ_COUNT]!;
     const lastRow = heapRow[n]!;
-    const lastKey = heapTime[n]!;
+    const lastLo = heapW[2 * n]!;
+    const lastHi = heapW[2 * n + 1]!;
     let i = 0;
     for (;;) {
       let child = 2 * i + 1;
       if (child >= n) break;
-      if (child + 1 < n && heapTime[child + 1]! < heapTime[child]!) child++;
-      if (heapTime[child]! >= lastKey) break;
+      if (child + 1 < n && timeLess(heapW[2 * child + 2]!, heapW[2 * child + 3]!, heapW[2 * child]!, heapW[2 * child + 1]!)) child++;
+      if (timeLessEq(lastLo, lastHi, heapW[2 * child]!, heapW[2 * child + 1]!)) break;
       heapRow[i] = heapRow[child]!;
-      heapTime[i] = heapTime[child]!;
+      heapW[2 * i] = heapW[2 * child]!;
+      heapW[2 * i + 1] = heapW[2 * child + 1]!;
       i = child;
     }
     heapRow[i] = lastRow;
-    heapTime[i] = lastKey;
+    heapW[2 * i] = lastLo;
+    heapW[2 * i + 1] = lastHi;
     return top;
   }
 
@@ -743,7 +783,17 @@ export class ProcessTable {
     return id;
   }
 
-  noteTime(time: bigint): void {
-    if (time > this.newestTime[0]!) this.newestTime[0] = time;
+  /** Keeps the newest event time seen (dequeueExited() without a time flushes relative to it). */
+  noteTime(lo: number, hi: number): void {
+    const w = this.newestTimeW;
+    if (timeLess(w[0]!, w[1]!, lo, hi)) {
+      w[0] = lo;
+      w[1] = hi;
+    }
   }
+}
+
+/** The int32 words (time-words.ts) of a column of 64-bit times. */
+function wordsOf(column: BigInt64Array): Int32Array {
+  return new Int32Array(column.buffer, column.byteOffset, column.length * 2);
 }

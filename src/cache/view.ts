@@ -14,6 +14,7 @@ import { entryEnvp } from './entry.js';
 import { ArgvScrubber, envNames } from './scrub.js';
 import { PipelineControl, shardOf, type PipelineHandles } from './shards.js';
 import { F_CURRENT, F_PARENT_MISSING, F_REMOTE_PARENT, F_REPARENTED, F_TOMBSTONE, ProcessTable, type ProcessTableHandles } from './table.js';
+import { timeLess } from './time-words.js';
 import type { ProcessEntry } from './types.js';
 import { UserNames } from './users.js';
 
@@ -64,8 +65,10 @@ export class Cursor {
   /** The namespace tuple (src/cache/namespaces.ts readNamespaces); 0 = unknown. */
   nsId = 0;
   private ancestorRow = -1;
-  /** forkTime, execTime, exitTime. */
+  /** forkTime, execTime, exitTime (bigints, for the getters). */
   readonly times = new BigInt64Array(3);
+  /** The same three times as int32 words (time-words.ts): what load() copies, allocation-free. */
+  readonly timeWords = new Int32Array(this.times.buffer);
   /** The last up() failed because the row changed under the reader: start again from seek(). */
   stale = false;
   /** The last up() found no parent entry for a row whose parent lives in another shard. */
@@ -138,7 +141,8 @@ export class Cursor {
     if ((this.flags & F_REMOTE_PARENT) === 0) return false;
     const ppid = this.ppid;
     const pidns = this.pidns;
-    const forkTime = this.forkTime;
+    const forkLo = this.timeWords[0]!;
+    const forkHi = this.timeWords[1]!;
     const shard = shardOf(ppid, pidns, view.tables.length);
     view.waitCaughtUp(shard);
     const pt = view.tables[shard]!;
@@ -148,7 +152,7 @@ export class Cursor {
         backoff(attempt);
         continue;
       }
-      const row = pt.findAt(ppid, pidns, forkTime);
+      const row = pt.findAt(ppid, pidns, forkLo, forkHi);
       if (pt.indexVersion() !== v1) {
         backoff(attempt);
         continue;
@@ -160,7 +164,8 @@ export class Cursor {
         return false;
       }
       if (!this.load(shard, row)) return this.markStale();
-      if (this.pid !== ppid || this.forkTime > forkTime) continue; // reused under us: probe again
+      // reused under us: probe again
+      if (this.pid !== ppid || timeLess(forkLo, forkHi, this.timeWords[0]!, this.timeWords[1]!)) continue;
       if ((this.flags & F_TOMBSTONE) !== 0) {
         // the parent had left the live cache when the child forked: no parent (back on the child)
         if (!this.load(childShard, childRow) || this.seq !== childSeq) return this.markStale();
@@ -204,9 +209,13 @@ export class Cursor {
       this.interpId = t.interpId[row]!;
       this.nsId = t.nsId[row]!;
       this.ancestorRow = t.ancestor[row]!;
-      this.times[0] = t.forkTime[row]!;
-      this.times[1] = t.execTime[row]!;
-      this.times[2] = t.exitTime[row]!;
+      const w = this.timeWords;
+      w[0] = t.forkTimeW[2 * row]!;
+      w[1] = t.forkTimeW[2 * row + 1]!;
+      w[2] = t.execTimeW[2 * row]!;
+      w[3] = t.execTimeW[2 * row + 1]!;
+      w[4] = t.exitTimeW[2 * row]!;
+      w[5] = t.exitTimeW[2 * row + 1]!;
       if (Atomics.load(seqs, row) === s1) {
         this.shard = shard;
         this.row = row;

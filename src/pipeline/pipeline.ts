@@ -12,6 +12,7 @@ import { ForklineError } from '../errors.js';
 import { ShardSupervisor, type WorkerCrash } from '../workers/supervisor.js';
 import type { ShardWorkerData } from '../workers/shard-runner.js';
 import { applyLink, applyUnlink } from '../cache/apply.js';
+import { timeHi, timeLo } from '../cache/time-words.js';
 import { shardOf } from '../cache/shards.js';
 import type { LinkKeys } from '../cache/table.js';
 import { RecordApplier } from '../cache/record-applier.js';
@@ -446,7 +447,7 @@ export class Pipeline {
             const pidns = dv.getUint32(off + H_PIDNS, true);
             if (ppid > 0 && shardOf(ppid, pidns, this.shards) === shard) {
               const forkTime = dv.getBigUint64(off + H_TIME, true);
-              if (applyLink(table, ppid, pidns, forkTime, getU64(dv, off + FORK_INODE), true)) {
+              if (applyLink(table, ppid, pidns, timeLo(forkTime), timeHi(forkTime), getU64(dv, off + FORK_INODE), true)) {
                 const key = `${pidns}:${ppid}:${forkTime}`;
                 replayed.set(key, (replayed.get(key) ?? 0) + 1);
               }
@@ -487,7 +488,8 @@ export class Pipeline {
       let have = held.get(key) ?? 0;
       if (have === want) continue;
       const [pidns, ppid, forkTime] = key.split(':');
-      const args = [table, Number(ppid), Number(pidns), BigInt(forkTime!)] as const;
+      const time = BigInt(forkTime!);
+      const args = [table, Number(ppid), Number(pidns), timeLo(time), timeHi(time)] as const;
       const before = have;
       for (; have > want; have--) applyUnlink(...args); // children gone: let their parents go
       for (; have < want; have++) if (!applyLink(...args, 0)) break; // links the replay did not see (reparents)

@@ -12,6 +12,7 @@ import { LINK_SIZE, UNLINK_SIZE } from '../record/constants.js';
 import { encodeLink, encodeUnlink } from '../record/encode.js';
 import { shardOf } from '../cache/shards.js';
 import { ShardRing } from '../ring/shard-ring.js';
+import { timeOf } from '../cache/time-words.js';
 
 export interface ShardWorkerData {
   shard: number;
@@ -59,9 +60,9 @@ export class ShardRunner {
       shards: d.shards,
       retention: d.retention,
       withEnvs: d.withEnvs,
-      onRemoteLink: (ppid, pidns, forkTime, inode) => this.sendLink(ppid, pidns, forkTime, inode),
+      onRemoteLink: (ppid, pidns, forkLo, forkHi, inode) => this.sendLink(ppid, pidns, timeOf(forkLo, forkHi), inode),
     });
-    this.table.onRemoteParentReleased = (ppid, pidns, forkTime) => this.sendUnlink(ppid, pidns, forkTime);
+    this.table.onRemoteParentReleased = (ppid, pidns, forkLo, forkHi) => this.sendUnlink(ppid, pidns, timeOf(forkLo, forkHi));
   }
 
   /**
