@@ -9,6 +9,7 @@ import {
   CRED_WORD_AUID,
   CRED_WORD_CAP_EFFECTIVE,
   CRED_WORD_CAP_PERMITTED,
+  CRED_MASK_ALL,
   CRED_WORD_COUNT,
   CRED_WORD_EGID,
   CRED_WORD_EUID,
@@ -73,6 +74,19 @@ export class CredentialTable {
    */
   merge(base: number, values: Uint32Array, mask: number): number {
     const t = this.tuple;
+    if (mask === CRED_MASK_ALL) {
+      // a kernel record gives every field: usually the set the process already has
+      const words = this.words;
+      const at = this.strings.offset[base]! >> 2;
+      let w = 0;
+      while (w < CRED_WORD_COUNT && words[at + w] === values[w]) w++;
+      if (w === CRED_WORD_COUNT) {
+        this.incref(base);
+        return base;
+      }
+      t.set(values);
+      return this.strings.internBytes(this.tupleBytes, 0, CRED_WORD_COUNT * 4);
+    }
     for (let w = 0; w < CRED_WORD_COUNT; w++) t[w] = this.word(base, w);
     for (let f = 0; f < FIELD_WORD.length; f++) {
       if ((mask & (1 << f)) === 0) continue;

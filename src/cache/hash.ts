@@ -35,6 +35,22 @@ export function sameBytes(aDv: DataView, a: Uint8Array, aOff: number, bDv: DataV
   return true;
 }
 
+/**
+ * Copies src[off, off + len) to dst[at, ...). Short strings (most paths,
+ * argv, context blobs) go four bytes at a time through the DataViews: on a
+ * SharedArrayBuffer, `dst.set(src.subarray(...))` costs ~90 ns for any size
+ * (it allocates the subarray), the loop ~0.45 ns a byte.
+ */
+export function copyBytes(dstDv: DataView, dst: Uint8Array, at: number, srcDv: DataView, src: Uint8Array, off: number, len: number): void {
+  if (len > 192) {
+    dst.set(src.subarray(off, off + len), at);
+    return;
+  }
+  let i = 0;
+  for (; i + 4 <= len; i += 4) dstDv.setInt32(at + i, srcDv.getInt32(off + i, true), true);
+  for (; i < len; i++) dst[at + i] = src[off + i]!;
+}
+
 /** murmur3 finaliser: spreads the bits of a 32-bit integer. */
 export function mix32(x: number): number {
   x ^= x >>> 16;

@@ -32,12 +32,25 @@ export const UNKNOWN_NAMESPACES: Readonly<EntryNamespaces> = Object.freeze({ pid
  * Interns the tuple; the cgroup id comes as two u32 words so that the record
  * path needs no bigint. Returns -1 ("not given") when all four are 0, else an
  * id holding one reference (0 only when the string table is full: counted by
- * ProcessTable.intern).
+ * ProcessTable.intern). `like` (optional) is a tuple the caller expects, such
+ * as the previous image's at an exec: when equal it is taken without hashing.
  */
 export function internNamespaces(
-  t: ProcessTable, pidnsInode: number, nsPid: number, mountId: number, cgroupLo: number, cgroupHi: number,
+  t: ProcessTable, pidnsInode: number, nsPid: number, mountId: number, cgroupLo: number, cgroupHi: number, like = 0,
 ): number {
   if ((pidnsInode | nsPid | mountId | cgroupLo | cgroupHi) === 0) return -1;
+  const s = t.strings;
+  if (like > 0 && s.length[like] === NS_TUPLE_BYTES) {
+    const w = s.offset[like]! >> 2; // blocks are 16-byte aligned
+    const a = t.strings.arena32;
+    if (
+      a[w + 0] === (pidnsInode | 0) && a[w + 1] === (nsPid | 0) && a[w + 2] === (mountId | 0) &&
+      a[w + 4] === (cgroupLo | 0) && a[w + 5] === (cgroupHi | 0)
+    ) {
+      s.incref(like);
+      return like;
+    }
+  }
   const dv = scratchDv;
   dv.setUint32(NS_PIDNS_INODE, pidnsInode, true);
   dv.setUint32(NS_NS_PID, nsPid, true);

@@ -57,8 +57,6 @@ import {
   FORK_VAR,
   GIVEN_ARGV,
   GIVEN_COMM,
-  GIVEN_CTX,
-  GIVEN_CTX_PARTS_SHIFT,
   GIVEN_ENVP,
   GIVEN_INTERP,
   GIVEN_PATH,
@@ -100,7 +98,7 @@ import {
   VAR_INTERP,
   VAR_PATH,
 } from '../record/constants.js';
-import { ctxMaskOfGiven, validateRecord } from '../record/decode.js';
+import { ctxMaskOfGiven, ctxPartsError, recordError } from '../record/decode.js';
 
 /** The cpu field of the LINK/UNLINK messages a shard worker sends (the router's LINKs carry the fork's cpu). */
 export const FROM_WORKER_CPU = 0xffffffff;
@@ -138,7 +136,7 @@ export class RecordApplier {
 
   /** Validates and applies the record at bytes[off]; a malformed one is counted and skipped. */
   apply(bytes: Uint8Array, off: number, available: number): void {
-    const error = validateRecord(bytes, off, available);
+    const error = recordError(bytes, off, available, false);
     if (error !== undefined) {
       // a broadcast record reaches every shard: its error is counted once, by shard 0
       const type = bytes[off]! | (bytes[off + 1]! << 8);
@@ -241,7 +239,7 @@ export class RecordApplier {
     a.credsMask = this.readCreds(off + FORK_CREDS, dv.getUint16(off + FORK_CREDS_MASK, true), a.creds);
     const given = dv.getUint16(off + FORK_GIVEN, true);
     const parent = a.parentRemote || a.ppid === 0 ? -1 : this.table.lookup(a.ppid, pidns);
-    this.readVars(off, given, parent, a);
+    if (!this.readVars(off, given, parent, a)) return;
     if (parent >= 0 && a.pathId > 0 && a.inode !== 0 && t.inode[parent] === a.inode && t.interpId[parent]! > 0) {
       // The parent runs a script: the kernel's exe_file at fork names the
       // interpreter, the parent's entry names the script. Same image: the
@@ -268,7 +266,7 @@ export class RecordApplier {
     a.pathTruncated = (flags & FLAG_PATH_TRUNCATED) !== 0;
     a.credsMask = this.readCreds(off + EXEC_CREDS, dv.getUint16(off + EXEC_CREDS_MASK, true), a.creds);
     const given = dv.getUint16(off + EXEC_GIVEN, true);
-    this.readVars(off, given, this.table.lookup(a.pid, pidns), a);
+    if (!this.readVars(off, given, this.table.lookup(a.pid, pidns), a)) return;
     a.pathId = Math.max(0, a.pathId); // an exec always has a path, empty when not given
     a.source = 0;
     applyExec(this.table, a);
@@ -286,51 +284,88 @@ export class RecordApplier {
     return mask;
   }
 
-  /** String ids of the variable fields (one reference each), -1 where not given. */
-  private readonly vars = new Int32Array(VAR_COUNT);
-
   /**
    * Interns the variable fields of a FORK or EXEC record (same layout) into
-   * the args `a`. `like` is a row whose strings the record probably repeats (the
-   * parent of a fork, the previous image of an exec): equal bytes take that
-   * row's id without hashing them.
+   * the args `a`: one reference per id, -1 where not given. `like` is a row
+   * whose strings the record probably repeats (the parent of a fork, the
+   * previous image of an exec): equal bytes take that row's id without
+   * hashing them. The context blob's separators are checked only when it
+   * must be interned (recordError left that check to here); a bad one
+   * releases what was taken and returns false.
    */
-  private readVars(off: number, given: number, like: number, a: ForkArgs | ExecArgs): void {
+  private readVars(off: number, given: number, like: number, a: ForkArgs | ExecArgs): boolean {
     const dv = this.dv;
     const t = this.table;
-    const strings = t.strings;
-    const bytes = this.bytes;
+    const lens = off + FORK_LENS;
     let at = off + FORK_VAR;
-    for (let i = 0; i < VAR_COUNT; i++) {
-      const len = dv.getUint16(off + FORK_LENS + 2 * i, true);
-      if ((given & VAR_GIVEN[i]!) === 0 || (i === VAR_ENVP && !this.opts.withEnvs)) {
-        this.vars[i] = -1;
-      } else if (len === 0) {
-        this.vars[i] = 0;
-      } else {
-        const same = like >= 0 ? VAR_COLUMN[i]!(t)[like]! : 0;
-        if (same > 0 && strings.equals(same, bytes, at, len)) {
-          strings.incref(same);
-          this.vars[i] = same;
-        } else {
-          this.vars[i] = t.intern(bytes, at, len);
-        }
-      }
-      at += len;
-    }
-    const v = this.vars;
-    a.pathId = v[VAR_PATH]!;
-    a.commId = v[VAR_COMM]!;
-    a.argvId = v[VAR_ARGV]!;
-    a.envpId = v[VAR_ENVP]!;
-    a.ctxId = v[VAR_CTX]!;
-    a.interpId = v[VAR_INTERP]!;
+    let n = dv.getUint16(lens, true);
+    a.pathId = (given & GIVEN_PATH) === 0 ? -1 : this.varId(at, n, like >= 0 ? t.pathId[like]! : 0);
+    at += n;
+    n = dv.getUint16(lens + 2, true);
+    a.commId = (given & GIVEN_COMM) === 0 ? -1 : this.varId(at, n, like >= 0 ? t.commId[like]! : 0);
+    at += n;
+    n = dv.getUint16(lens + 4, true);
+    a.argvId = (given & GIVEN_ARGV) === 0 ? -1 : this.varId(at, n, like >= 0 ? t.argvId[like]! : 0);
+    at += n;
+    n = dv.getUint16(lens + 6, true);
+    a.envpId = (given & GIVEN_ENVP) === 0 || !this.opts.withEnvs ? -1 : this.varId(at, n, like >= 0 ? t.envpId[like]! : 0);
+    at += n;
+    n = dv.getUint16(lens + 8, true);
+    a.ctxId = -1;
     a.ctxMask = ctxMaskOfGiven(given);
+    if (a.ctxMask !== 0) {
+      const same = like >= 0 ? t.ctxId[like]! : 0;
+      if (n === 0) a.ctxId = 0;
+      else if (same > 0 && t.strings.equals(same, this.bytes, at, n)) {
+        t.strings.incref(same);
+        a.ctxId = same;
+      } else {
+        const error = ctxPartsError(this.bytes, at, n);
+        if (error !== undefined) {
+          this.releaseVars(a);
+          this.decodeError(`${dv.getUint16(off + H_TYPE, true) === REC_FORK ? 'FORK' : 'EXEC'} ${error}`);
+          return false;
+        }
+        a.ctxId = t.intern(this.bytes, at, n);
+      }
+    }
+    at += n;
+    n = dv.getUint16(lens + 10, true);
+    a.interpId = (given & GIVEN_INTERP) === 0 ? -1 : this.varId(at, n, like >= 0 ? t.interpId[like]! : 0);
     // the namespace fields (FORK and EXEC share their offsets): -1 when all are 0
     a.nsId = internNamespaces(
       t, dv.getUint32(off + FORK_PIDNS_INODE, true), dv.getUint32(off + FORK_NS_PID, true), dv.getUint32(off + FORK_MOUNT_ID, true),
-      dv.getUint32(off + FORK_CGROUP_ID, true), dv.getUint32(off + FORK_CGROUP_ID + 4, true),
+      dv.getUint32(off + FORK_CGROUP_ID, true), dv.getUint32(off + FORK_CGROUP_ID + 4, true), like >= 0 ? t.nsId[like]! : 0,
     );
+    return true;
+  }
+
+  /** The id of bytes [at, at + len) of the record: `same` when they equal that string, else interned. */
+  private varId(at: number, len: number, same: number): number {
+    if (len === 0) return 0;
+    const strings = this.table.strings;
+    if (same > 0 && strings.equals(same, this.bytes, at, len)) {
+      strings.incref(same);
+      return same;
+    }
+    return this.table.intern(this.bytes, at, len);
+  }
+
+  private releaseVars(a: ForkArgs | ExecArgs): void {
+    const s = this.table.strings;
+    s.decref(a.pathId);
+    s.decref(a.commId);
+    s.decref(a.argvId);
+    s.decref(a.envpId);
+    s.decref(a.ctxId);
+    s.decref(a.interpId);
+    a.pathId = a.commId = a.argvId = a.envpId = a.ctxId = a.interpId = -1;
+  }
+
+  /** Counts a record that cannot be applied. */
+  private decodeError(error: string): void {
+    this.table.counters[C.decodeErrors]!++;
+    this.lastError = error;
   }
 
   private reparent(pid: number, ppid: number, pidns: number): void {
@@ -352,19 +387,6 @@ export class RecordApplier {
     t.counters[C.reparentSuccess]!++;
   }
 }
-
-/** The `given` bits of each variable field, in VAR_* order (ctx: whole or in parts). */
-const VAR_GIVEN = [GIVEN_PATH, GIVEN_COMM, GIVEN_ARGV, GIVEN_ENVP, GIVEN_CTX | (7 << GIVEN_CTX_PARTS_SHIFT), GIVEN_INTERP];
-
-/** The table column holding each variable field, in VAR_* order. */
-const VAR_COLUMN: readonly ((t: ProcessTable) => Int32Array)[] = [
-  (t) => t.pathId,
-  (t) => t.commId,
-  (t) => t.argvId,
-  (t) => t.envpId,
-  (t) => t.ctxId,
-  (t) => t.interpId,
-];
 
 /** u64 field as a number (inodes: exact below 2^53). */
 function u64(dv: DataView, at: number): number {

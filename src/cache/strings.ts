@@ -9,7 +9,7 @@
 // with a free list per block size; a freed block is reused by the next string
 // of the same size class. Id 0 is the empty string, never freed.
 
-import { hashBytes, sameBytes } from './hash.js';
+import { copyBytes, hashBytes, sameBytes } from './hash.js';
 import { OpenIndex } from './open-index.js';
 import { carveColumns, layoutBytes, type ColumnSpec } from './sab-layout.js';
 
@@ -58,7 +58,8 @@ export class StringTable {
   private readonly freeIds: Int32Array;
   private readonly index: OpenIndex;
   readonly arena: Uint8Array;
-  private readonly arena32: Int32Array;
+  /** The arena as int32 words (blocks are 16-byte aligned): fixed-size tuples are compared word by word. */
+  readonly arena32: Int32Array;
   /** Buffer view of the arena: utf8 decoding straight from shared memory. */
   private readonly arenaBuf: Buffer;
   private readonly arenaDv: DataView;
@@ -151,7 +152,7 @@ export class StringTable {
       this.freeIds[this.meta[M_FREE_ID_TOP]!++] = id;
       return -1;
     }
-    this.arena.set(src.subarray(off, off + len), at);
+    copyBytes(this.arenaDv, this.arena, at, srcDv, src, off, len);
     this.offset[id] = at;
     this.length[id] = len;
     this.gen[id]!++; // new contents, new generation: a reader's cache never mixes two lives of an id

@@ -109,6 +109,16 @@ export function readHeader(view: DataView | Uint8Array, off: number): RecordHead
  * within the record. Allocates only to describe an error.
  */
 export function validateRecord(bytes: Uint8Array, off: number, available: number): string | undefined {
+  return recordError(bytes, off, available, true);
+}
+
+/**
+ * validateRecord, with the scan of the context blob's separators left to
+ * the caller when `checkCtx` is false: the record applier checks a context
+ * only when it must intern it (ctxPartsError), not when it equals the one
+ * the process already has, which was checked when it was interned.
+ */
+export function recordError(bytes: Uint8Array, off: number, available: number, checkCtx: boolean): string | undefined {
   if (available < PAD_MIN_SIZE) return `truncated: ${available} bytes available, a record needs at least ${PAD_MIN_SIZE}`;
   const dv = viewForDecode(bytes);
   const type = dv.getUint16(off + H_TYPE, true);
@@ -154,15 +164,21 @@ export function validateRecord(bytes: Uint8Array, off: number, available: number
     if ((given & bit) === 0) return `${TYPE_NAME[type]} ${VAR_NAME[i]} has length ${n} but is not given`;
     if (at + n > off + size) return `${TYPE_NAME[type]} ${VAR_NAME[i]} length ${n} runs past the record's size ${size}`;
     if ((i === VAR_ARGV || i === VAR_ENVP) && bytes[at + n - 1] !== 0) return `${TYPE_NAME[type]} ${VAR_NAME[i]} does not end with a NUL`;
-    if (i === VAR_CTX) {
-      let nuls = 0;
-      for (let p = at; p < at + n; p++) if (bytes[p] === 0) nuls++;
-      if (nuls !== 2) return `${TYPE_NAME[type]} ctx has ${nuls} NUL separators, not 2`;
+    if (i === VAR_CTX && checkCtx) {
+      const error = ctxPartsError(bytes, at, n);
+      if (error !== undefined) return `${TYPE_NAME[type]} ${error}`;
     }
     at += n;
   }
   if (align8(at - off) !== size) return `${TYPE_NAME[type]} variable lengths (end ${at - off}) disagree with size ${size}`;
   return undefined;
+}
+
+/** A context blob (tty \0 containerId \0 cgroup) must hold exactly two NUL separators. */
+export function ctxPartsError(bytes: Uint8Array, at: number, n: number): string | undefined {
+  let nuls = 0;
+  for (let p = at; p < at + n; p++) if (bytes[p] === 0) nuls++;
+  return nuls === 2 ? undefined : `ctx has ${nuls} NUL separators, not 2`;
 }
 
 const utf8Strict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
