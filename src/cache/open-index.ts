@@ -7,6 +7,11 @@
 // Slot count need not be a power of two: the home slot is hash * size / 2^32,
 // so the index costs ~1.3 slots per entry instead of up to 2.6.
 
+/** What an index stores ids of: gives the hash of a stored id. A method, not a closure: a closure per table would make every call site that meets a second table deoptimize. */
+export interface HashedIds {
+  hashOf(id: number): number;
+}
+
 export class OpenIndex {
   readonly slots: Int32Array;
   readonly size: number;
@@ -30,9 +35,9 @@ export class OpenIndex {
 
   /**
    * Removes the id in `slot` and shifts later members of its probe run back,
-   * so lookups never need tombstones. `hashOf` gives the hash of a stored id.
+   * so lookups never need tombstones. `owner` gives the hash of a stored id.
    */
-  removeAt(slot: number, hashOf: (id: number) => number): void {
+  removeAt(slot: number, owner: HashedIds): void {
     const slots = this.slots;
     let hole = slot;
     let j = slot;
@@ -40,7 +45,7 @@ export class OpenIndex {
       j = this.next(j);
       const v = slots[j]!;
       if (v === 0) break;
-      const k = this.home(hashOf(v - 1));
+      const k = this.home(owner.hashOf(v - 1));
       // The entry at j may move into the hole unless its home lies cyclically in (hole, j].
       const stays = hole <= j ? hole < k && k <= j : hole < k || k <= j;
       if (stays) continue;

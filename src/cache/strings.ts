@@ -10,7 +10,7 @@
 // of the same size class. Id 0 is the empty string, never freed.
 
 import { copyBytes, hashBytes, sameBytes } from './hash.js';
-import { OpenIndex } from './open-index.js';
+import { OpenIndex, type HashedIds } from './open-index.js';
 import { carveColumns, layoutBytes, type ColumnSpec } from './sab-layout.js';
 
 const MIN_BLOCK_SHIFT = 4; // 16 bytes
@@ -46,7 +46,7 @@ function specs(maxStrings: number) {
   ] as const satisfies readonly ColumnSpec[];
 }
 
-export class StringTable {
+export class StringTable implements HashedIds {
   readonly handles: StringTableHandles;
   readonly meta: Int32Array;
   readonly offset: Uint32Array;
@@ -69,7 +69,6 @@ export class StringTable {
   private otherSrcDv: DataView = this.lastSrcDv;
   private scratch = new Uint8Array(256);
   private readonly encoder = new TextEncoder();
-  private readonly hashOfId = (id: number): number => this.hash[id]!;
 
   /** Empties the table (a crashed writer's shard is rebuilt from scratch). No reader may rely on it meanwhile. */
   reset(): void {
@@ -110,6 +109,11 @@ export class StringTable {
     this.arena32 = new Int32Array(handles.arena);
     this.arenaBuf = Buffer.from(handles.arena);
     this.arenaDv = new DataView(handles.arena);
+  }
+
+  /** Hash of a stored string (HashedIds, for the index). */
+  hashOf(id: number): number {
+    return this.hash[id]!;
   }
 
   /** Live strings, the permanent empty string included. */
@@ -267,7 +271,7 @@ export class StringTable {
     const index = this.index;
     let slot = index.home(this.hash[id]!);
     while (index.slots[slot] !== id + 1) slot = index.next(slot);
-    index.removeAt(slot, this.hashOfId);
+    index.removeAt(slot, this);
     const cls = classOf(this.length[id]!);
     const at = this.offset[id]!;
     this.arena32[at >> 2] = this.meta[M_CLASS_HEADS + cls]!;

@@ -12,7 +12,7 @@
 import { C } from './counters.js';
 import { CredentialTable } from './creds.js';
 import { hashPidKey } from './hash.js';
-import { OpenIndex } from './open-index.js';
+import { OpenIndex, type HashedIds } from './open-index.js';
 import { carveColumns, layoutBytes, type ColumnSpec, bytesPer } from './sab-layout.js';
 import { StringTable, type StringTableHandles } from './strings.js';
 import { WRITER_COUNTERS } from './counters.js';
@@ -148,7 +148,7 @@ export interface LinkKeys {
  * row freed and reused under it is noticed. Index probes are checked the
  * same way against the table-wide index version.
  */
-export class ProcessTable {
+export class ProcessTable implements HashedIds {
   readonly handles: ProcessTableHandles;
   readonly capacity: number;
   readonly keyedByNamespace: boolean;
@@ -190,7 +190,6 @@ export class ProcessTable {
   private readonly exitHeapRow: Int32Array;
   /** Exit time of each heap slot, as words (lo at 2i, hi at 2i + 1). */
   private readonly exitHeapW: Int32Array;
-  private readonly hashOfRow = (row: number): number => hashPidKey(this.pid[row]!, this.pidnsOf(row));
   /** Called when a row whose parent is remote is reclaimed (the pipeline sends an UNLINK). */
   onRemoteParentReleased: ((ppid: number, pidns: number, forkLo: number, forkHi: number) => void) | undefined;
 
@@ -285,6 +284,11 @@ export class ProcessTable {
   /** Rows in use: live entries and the exited entries still linked to. */
   get rowsUsed(): number {
     return this.meta[M_ROWS_USED]!;
+  }
+
+  /** Hash of a row's key (HashedIds, for the pid index). */
+  hashOf(row: number): number {
+    return hashPidKey(this.pid[row]!, this.pidnsOf(row));
   }
 
   pidnsOf(row: number): number {
@@ -508,7 +512,7 @@ export class ProcessTable {
 
   private addSlot(row: number): void {
     const index = this.index;
-    let slot = index.home(this.hashOfRow(row));
+    let slot = index.home(this.hashOf(row));
     while (index.slots[slot] !== 0) slot = index.next(slot);
     index.slots[slot] = row + 1;
     this.flags[row]! |= F_IN_INDEX;
@@ -516,13 +520,13 @@ export class ProcessTable {
 
   private slotOf(row: number): number {
     const index = this.index;
-    let slot = index.home(this.hashOfRow(row));
+    let slot = index.home(this.hashOf(row));
     while (index.slots[slot] !== row + 1) slot = index.next(slot);
     return slot;
   }
 
   private removeSlot(row: number): void {
-    this.index.removeAt(this.slotOf(row), this.hashOfRow);
+    this.index.removeAt(this.slotOf(row), this);
     this.flags[row]! &= ~F_IN_INDEX;
   }
 
