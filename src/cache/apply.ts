@@ -65,8 +65,7 @@ export function applyFork(t: ProcessTable, a: ForkArgs): number {
   }
 
   const strings = t.strings;
-  t.beginWrite(row);
-  t.pid[row] = a.pid;
+  t.pid[row] = a.pid; // allocRow left the row's write window open
   t.ppid[row] = a.ppid;
   t.setPidns(row, a.pidns);
   t.forkTimeW[2 * row] = a.timeLo;
@@ -235,8 +234,7 @@ export function applyExec(t: ProcessTable, a: ExecArgs): number {
     if (prev >= 0) t.release(prev);
     return REJECTED_TABLE_FULL;
   }
-  t.beginWrite(row);
-  t.pid[row] = a.pid;
+  t.pid[row] = a.pid; // allocRow left the row's write window open
   t.setPidns(row, a.pidns);
   t.execTimeW[2 * row] = a.timeLo;
   t.execTimeW[2 * row + 1] = a.timeHi;
@@ -528,8 +526,7 @@ export function applyProcfsEntry(t: ProcessTable, a: ExecArgs): number {
     if (parent >= 0) t.release(parent);
     return REJECTED_TABLE_FULL;
   }
-  t.beginWrite(row);
-  t.pid[row] = a.pid;
+  t.pid[row] = a.pid; // allocRow left the row's write window open
   t.ppid[row] = ppid;
   t.setPidns(row, a.pidns);
   t.forkTimeW[2 * row] = t.execTimeW[2 * row] = a.timeLo;

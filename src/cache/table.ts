@@ -449,7 +449,6 @@ export class ProcessTable implements HashedIds {
     const row = this.allocRow();
     if (row < 0) return -1;
     this.meta[M_ROWS_USED]!--; // not an entry
-    this.beginWrite(row);
     this.pid[row] = pid;
     this.ppid[row] = 0;
     this.setPidns(row, pidns);
@@ -534,8 +533,10 @@ export class ProcessTable implements HashedIds {
 
   /**
    * A cleared row with no references, or -1 when the table is full even
-   * after flushing exited pids (oldest exit first). The caller fills it
-   * inside beginWrite/endWrite before linking it anywhere.
+   * after flushing exited pids (oldest exit first). The row comes back
+   * inside its write window (one window for clearing and filling: each
+   * window is two fenced stores): the caller fills it, sets F_USED, and
+   * calls endWrite before linking it anywhere.
    */
   allocRow(): number {
     let row = this.takeRow();
@@ -543,10 +544,7 @@ export class ProcessTable implements HashedIds {
     if (row < 0) return -1;
     this.meta[M_ROWS_USED]!++;
     this.beginWrite(row); // a reader holding this row number from its last life sees the change
-    // Not in use yet: the caller sets F_USED together with pid and times in
-    // its own write window. A reader reading rows by number (Cursor.load)
-    // between the two windows would otherwise see a row in use with pid 0.
-    this.flags[row] = 0;
+    this.flags[row] = 0; // not in use until the caller says so
     this.refs[row] = 0;
     this.remoteRefs[row] = 0;
     this.ancestor[row] = -1;
@@ -555,7 +553,6 @@ export class ProcessTable implements HashedIds {
     this.pathId[row] = this.commId[row] = this.argvId[row] = this.envpId[row] = 0;
     this.ctxId[row] = this.interpId[row] = this.nsId[row] = 0;
     this.credsId[row] = this.creds.unknownId;
-    this.endWrite(row);
     return row;
   }
 
