@@ -23,6 +23,7 @@ import {
   F_PATH_TRUNCATED,
   F_REMOTE_PARENT,
   F_REPARENTED,
+  F_NSPID_IS_PID,
   F_TOMBSTONE,
   F_USED,
   ProcessTable,
@@ -77,6 +78,7 @@ export function applyFork(t: ProcessTable, a: ForkArgs): number {
   if (a.nsId >= 0) {
     t.nsId[row] = a.nsId;
     a.nsId = -1; // consumed
+    if (a.nsPidIsPid) flags |= F_NSPID_IS_PID;
   } else {
     // the child lives where its parent does and runs its image, but is not its parent: no nsPid
     t.nsId[row] = parent >= 0 ? deriveNamespaces(t, t.nsId[parent]!, NS_NS_PID) : 0;
@@ -246,9 +248,17 @@ export function applyExec(t: ProcessTable, a: ExecArgs): number {
   t.interpId[row] = normalId(a.interpId);
   t.credsId[row] = credsId;
   // not given: the process is where it was and who it was, but runs another image (no mountId)
-  t.nsId[row] = a.nsId >= 0 ? a.nsId : prev >= 0 ? deriveNamespaces(t, t.nsId[prev]!, NS_MOUNT_ID) : 0;
-  a.nsId = -1; // consumed
   let flags = F_USED | F_IS_EXEC | ProcessTable.sourceFlags(a.source);
+  if (a.nsId >= 0) {
+    t.nsId[row] = a.nsId;
+    if (a.nsPidIsPid) flags |= F_NSPID_IS_PID;
+  } else if (prev >= 0) {
+    t.nsId[row] = deriveNamespaces(t, t.nsId[prev]!, NS_MOUNT_ID);
+    flags |= t.flags[prev]! & F_NSPID_IS_PID; // same process: same nsPid
+  } else {
+    t.nsId[row] = 0;
+  }
+  a.nsId = -1; // consumed
   if (a.argsTruncated) flags |= F_ARGS_TRUNCATED;
   if (a.envsTruncated) flags |= F_ENVS_TRUNCATED;
   if (a.pathTruncated) flags |= F_PATH_TRUNCATED;
@@ -496,7 +506,7 @@ function internBasenameComm(t: ProcessTable, pathId: number): number {
   const end = start + s.length[pathId]!;
   let base = start;
   for (let i = start; i < end; i++) if (s.arena[i] === 0x2f) base = i + 1;
-  return t.intern(s.arena, base, Math.min(COMM_MAX, end - base));
+  return t.intern(s.arena, s.arenaDv, base, Math.min(COMM_MAX, end - base));
 }
 
 /**
@@ -540,8 +550,9 @@ export function applyProcfsEntry(t: ProcessTable, a: ExecArgs): number {
   t.credsId[row] = t.mergeCreds(t.creds.unknownId, a.creds, a.credsMask);
   t.ctxId[row] = mergeCtx(t, 0, a.ctxId, a.ctxMask);
   t.nsId[row] = normalId(a.nsId);
-  a.nsId = -1; // consumed
   let flags = F_USED | ProcessTable.sourceFlags(a.source);
+  if (a.nsId >= 0 && a.nsPidIsPid) flags |= F_NSPID_IS_PID;
+  a.nsId = -1; // consumed
   if (a.argsTruncated) flags |= F_ARGS_TRUNCATED;
   if (a.envsTruncated) flags |= F_ENVS_TRUNCATED;
   if (a.pathTruncated) flags |= F_PATH_TRUNCATED;

@@ -42,6 +42,8 @@ export interface ForkArgs {
   ctxMask: number;
   /** Interned namespace tuple (namespaces.ts), -1 when not given. */
   nsId: number;
+  /** The given tuple's nsPid was the pid, stored as 0 (F_NSPID_IS_PID). */
+  nsPidIsPid: boolean;
   source: number;
   kernelThread: boolean;
   /** The parent lives in another shard: link by key, take the image from the args. */
@@ -72,6 +74,8 @@ export interface ExecArgs {
   interpId: number;
   /** Interned namespace tuple (namespaces.ts), -1 when not given. */
   nsId: number;
+  /** The given tuple's nsPid was the pid, stored as 0 (F_NSPID_IS_PID). */
+  nsPidIsPid: boolean;
   source: number;
 }
 
@@ -79,7 +83,7 @@ export function newForkArgs(): ForkArgs {
   return {
     pid: 0, ppid: 0, pidns: 0, timeLo: 0, timeHi: 0, inode: 0, execTimeLo: 0, execTimeHi: 0, pathId: -1, commId: -1, argvId: -1,
     envpId: -1, interpId: -1, argsTruncated: false, envsTruncated: false, pathTruncated: false,
-    creds: new Uint32Array(CRED_WORD_COUNT), credsMask: 0, ctxId: -1, ctxMask: 0, nsId: -1,
+    creds: new Uint32Array(CRED_WORD_COUNT), credsMask: 0, ctxId: -1, ctxMask: 0, nsId: -1, nsPidIsPid: false,
     source: SOURCE_EVENT, kernelThread: false, parentRemote: false,
   };
 }
@@ -88,7 +92,7 @@ export function newExecArgs(): ExecArgs {
   return {
     pid: 0, ppid: -1, pidns: 0, timeLo: 0, timeHi: 0, inode: 0, prevInode: 0, pathId: -1, commId: -1,
     argvId: -1, envpId: -1, argsTruncated: false, envsTruncated: false, pathTruncated: false,
-    creds: new Uint32Array(CRED_WORD_COUNT), credsMask: 0, ctxId: -1, ctxMask: 0, interpId: -1, nsId: -1,
+    creds: new Uint32Array(CRED_WORD_COUNT), credsMask: 0, ctxId: -1, ctxMask: 0, interpId: -1, nsId: -1, nsPidIsPid: false,
     source: SOURCE_EVENT,
   };
 }

@@ -35,7 +35,7 @@ export function mergeCtx(t: ProcessTable, base: number, given: number, mask: num
     if (i < 2) out[at++] = 0;
   }
   s.decref(given);
-  return len === 2 ? 0 : t.intern(out, 0, len);
+  return len === 2 ? 0 : t.intern(out, new DataView(out.buffer), 0, len); // partial updates from the JS API only
 }
 
 /** The three parts of a context blob as byte copies. */

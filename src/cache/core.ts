@@ -146,14 +146,6 @@ export class CacheCore {
     if (typeof this.procRoot !== 'string') throw new TypeError('option procRoot must be a string');
     const users = new UserNames(join(this.procRoot, '..', 'etc'));
     this.withEnvs = options.envsResolution === true;
-    this.encoder = new InputEncoder(
-      this.table,
-      {
-        maxArgvBytes: boundedInt('maxArgvBytes', options.maxArgvBytes, 4096, MAX_STRING_BYTES),
-        maxEnvpBytes: boundedInt('maxEnvpBytes', options.maxEnvpBytes, 8192, MAX_STRING_BYTES),
-      },
-      this.withEnvs,
-    );
     this.scrubber = new ArgvScrubber(stringList('scrubWords', options.scrubWords));
     this.envsWithValue = new Set(stringList('envsWithValue', options.envsWithValue));
     this.retention = options.exitedRetention ?? 5_000_000_000n;
@@ -164,6 +156,15 @@ export class CacheCore {
     this.procfsFallback = options.procfsFallback === true;
     this.fallbackIntervalMs = positiveInt('procfsFallbackIntervalMs', options.procfsFallbackIntervalMs, 2000);
     this.entries = new EntryDecoder(this.table, users, this.withEnvs);
+    this.encoder = new InputEncoder(
+      this.table,
+      {
+        maxArgvBytes: boundedInt('maxArgvBytes', options.maxArgvBytes, 4096, MAX_STRING_BYTES),
+        maxEnvpBytes: boundedInt('maxEnvpBytes', options.maxEnvpBytes, 8192, MAX_STRING_BYTES),
+      },
+      this.withEnvs,
+      this.entries,
+    );
   }
 
   get size(): number {

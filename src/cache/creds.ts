@@ -6,6 +6,15 @@
 // reclamation are the string table's, not a second copy.
 
 import {
+  CRED_AUID,
+  CRED_CAP_EFFECTIVE,
+  CRED_CAP_PERMITTED,
+  CRED_EGID,
+  CRED_EUID,
+  CRED_FSGID,
+  CRED_FSUID,
+  CRED_GID,
+  CRED_UID,
   CRED_WORD_AUID,
   CRED_WORD_CAP_EFFECTIVE,
   CRED_WORD_CAP_PERMITTED,
@@ -34,6 +43,7 @@ export class CredentialTable {
   readonly strings: StringTable;
   private readonly tuple = new Uint32Array(CRED_WORD_COUNT);
   private readonly tupleBytes = new Uint8Array(this.tuple.buffer);
+  private readonly tupleDv = new DataView(this.tuple.buffer);
   private readonly words: Uint32Array;
   /** Id of the set where every id is unknown and no capability is held. */
   readonly unknownId: number;
@@ -47,7 +57,7 @@ export class CredentialTable {
     this.words = new Uint32Array(handles.arena);
     for (let i = 0; i < CRED_WORD_CAP_EFFECTIVE; i++) this.tuple[i] = UNKNOWN_ID;
     // The unknown set is interned first by the creator and never released.
-    if (fresh) this.strings.internBytes(this.tupleBytes, 0, CRED_WORD_COUNT * 4);
+    if (fresh) this.strings.internBytes(this.tupleBytes, this.tupleDv, 0, CRED_WORD_COUNT * 4);
     this.unknownId = 1;
   }
 
@@ -55,7 +65,7 @@ export class CredentialTable {
   reset(): void {
     this.strings.reset();
     for (let i = 0; i < CRED_WORD_COUNT; i++) this.tuple[i] = i < CRED_WORD_CAP_EFFECTIVE ? UNKNOWN_ID : 0;
-    this.strings.internBytes(this.tupleBytes, 0, CRED_WORD_COUNT * 4);
+    this.strings.internBytes(this.tupleBytes, this.tupleDv, 0, CRED_WORD_COUNT * 4);
   }
 
   get handles(): StringTableHandles {
@@ -85,7 +95,7 @@ export class CredentialTable {
         return base;
       }
       t.set(values);
-      return this.strings.internBytes(this.tupleBytes, 0, CRED_WORD_COUNT * 4);
+      return this.strings.internBytes(this.tupleBytes, this.tupleDv, 0, CRED_WORD_COUNT * 4);
     }
     for (let w = 0; w < CRED_WORD_COUNT; w++) t[w] = this.word(base, w);
     for (let f = 0; f < FIELD_WORD.length; f++) {
@@ -101,7 +111,7 @@ export class CredentialTable {
       this.incref(base);
       return base;
     }
-    return this.strings.internBytes(this.tupleBytes, 0, CRED_WORD_COUNT * 4);
+    return this.strings.internBytes(this.tupleBytes, this.tupleDv, 0, CRED_WORD_COUNT * 4);
   }
 
   incref(id: number): void {
@@ -130,21 +140,33 @@ export class CredentialTable {
 
 /** Writes a partial Credentials object into tuple words; returns the mask of given fields. */
 export function credentialsToWords(c: Partial<Credentials>, out: Uint32Array, ignoreMinusOne: boolean): number {
-  let mask = 0;
-  for (let f = 0; f < CRED_FIELDS.length; f++) {
-    const name = CRED_FIELDS[f]!;
-    const v = c[name];
-    if (v === undefined) continue;
-    const w = FIELD_WORD[f]!;
-    if (typeof v === 'bigint') {
-      if (ignoreMinusOne && v === -1n) continue;
-      out[w] = Number(v & 0xffffffffn);
-      out[w + 1] = Number((v >> 32n) & 0xffffffffn);
-    } else {
-      if (ignoreMinusOne && v === -1) continue;
-      out[w] = v;
-    }
-    mask |= 1 << f;
-  }
-  return mask;
+  // each field by name (monomorphic loads); bigints split without allocating (capWords)
+  return (
+    idWord(c.uid, out, CRED_WORD_UID, ignoreMinusOne, CRED_UID) |
+    idWord(c.gid, out, CRED_WORD_GID, ignoreMinusOne, CRED_GID) |
+    idWord(c.euid, out, CRED_WORD_EUID, ignoreMinusOne, CRED_EUID) |
+    idWord(c.egid, out, CRED_WORD_EGID, ignoreMinusOne, CRED_EGID) |
+    idWord(c.fsuid, out, CRED_WORD_FSUID, ignoreMinusOne, CRED_FSUID) |
+    idWord(c.fsgid, out, CRED_WORD_FSGID, ignoreMinusOne, CRED_FSGID) |
+    idWord(c.auid, out, CRED_WORD_AUID, ignoreMinusOne, CRED_AUID) |
+    capWords(c.capEffective, out, CRED_WORD_CAP_EFFECTIVE, ignoreMinusOne, CRED_CAP_EFFECTIVE) |
+    capWords(c.capPermitted, out, CRED_WORD_CAP_PERMITTED, ignoreMinusOne, CRED_CAP_PERMITTED)
+  );
+}
+
+function idWord(v: number | undefined, out: Uint32Array, w: number, ignoreMinusOne: boolean, bit: number): number {
+  if (v === undefined || (ignoreMinusOne && v === -1)) return 0;
+  out[w] = v;
+  return bit;
+}
+
+const capCell = new BigInt64Array(1);
+const capCellWords = new Uint32Array(capCell.buffer);
+
+function capWords(v: bigint | undefined, out: Uint32Array, w: number, ignoreMinusOne: boolean, bit: number): number {
+  if (v === undefined || (ignoreMinusOne && v === -1n)) return 0;
+  capCell[0] = v; // the 64 bits, wrapped: a mask in 0..2^64-1 (or -1n unchanged) keeps its bits
+  out[w] = capCellWords[0]!;
+  out[w + 1] = capCellWords[1]!;
+  return bit;
 }

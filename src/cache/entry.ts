@@ -1,17 +1,24 @@
 // Turns rows into ProcessEntry objects: immutable snapshots, ancestors
 // included, so an entry stays meaningful after its rows are reclaimed.
-// This is the object API; hot readers use the row columns of ProcessTable.
-// Decoded strings, argv lists and credential sets are cached per
-// (id, generation) and shared, frozen, between entries.
+// This is the object API; hot readers use the row columns (Cursor).
+//
+// Cost matters: ProcessResolver returns an entry from every addForkEntry
+// and addExecEntry. Decoded strings, argv lists, context parts, namespace
+// tuples and credential sets are cached per (id, generation) and shared,
+// frozen, between entries; the entries of ancestors are cached per row and
+// reused while the row is unchanged (same seq) and their own ancestors are
+// the cached ones, so a new entry costs its own row, not its chain.
 
 import { splitCtx } from './context.js';
 import { DecodeCache } from './decode-cache.js';
 import { readNamespaces } from './namespaces.js';
+import { isTime } from './time-words.js';
 import {
   F_ARGS_TRUNCATED,
   F_ENVS_TRUNCATED,
   F_IS_EXEC,
   F_IS_EXEC_EXEC,
+  F_NSPID_IS_PID,
   F_PARENT_MISSING,
   F_PATH_TRUNCATED,
   type ProcessTable,
@@ -29,13 +36,25 @@ export function entryEnvp(entry: ProcessEntry): readonly string[] {
   return envpOf.get(entry) ?? [];
 }
 
+/** Slots of the per-row cache of ancestor entries (direct-mapped by row). */
+const ROW_SLOTS = 1 << 16;
+
 export class EntryDecoder {
   private readonly text: DecodeCache<string>;
+  private readonly basenames: DecodeCache<string>;
   private readonly lists: DecodeCache<readonly string[]>;
   private readonly ctx: DecodeCache<readonly string[]>;
   private readonly namespaces: DecodeCache<Readonly<EntryNamespaces>>;
   private readonly creds: DecodeCache<Readonly<EntryCredentials>>;
   private usersVersion = -1;
+  // entries of ancestor rows, with the row, its seq and its fork time (low word) when they were made
+  private readonly rowMask: number;
+  private readonly cachedRow: Int32Array;
+  private readonly cachedSeq: Int32Array;
+  private readonly cachedFork: Int32Array;
+  private readonly cached: (ProcessEntry | undefined)[];
+  /** Rows of the chain being read, nearest first (scratch). */
+  private chain: Int32Array = new Int32Array(64);
 
   constructor(
     readonly table: ProcessTable,
@@ -43,8 +62,11 @@ export class EntryDecoder {
     private readonly withEnvs: boolean,
   ) {
     const s = table.strings;
-    this.cachedSeq = new Int32Array(table.capacity).fill(-1);
     this.text = new DecodeCache(s, (id) => s.decode(id));
+    this.basenames = new DecodeCache(s, (id) => {
+      const path = this.text.get(id);
+      return path.slice(path.lastIndexOf('/') + 1);
+    });
     this.lists = new DecodeCache(s, (id) => Object.freeze(s.decodeList(id)));
     this.ctx = new DecodeCache(s, (id) => Object.freeze(splitCtx(table, id).map((b) => utf8.decode(b))));
     this.namespaces = new DecodeCache(s, (id) => readNamespaces(s, id));
@@ -52,6 +74,22 @@ export class EntryDecoder {
       const c = table.creds.read(id);
       return Object.freeze({ ...c, user: users.user(c.uid), group: users.group(c.gid) });
     });
+    const slots = Math.min(ROW_SLOTS, 1 << Math.ceil(Math.log2(table.capacity)));
+    this.rowMask = slots - 1;
+    this.cachedRow = new Int32Array(slots).fill(-1);
+    this.cachedSeq = new Int32Array(slots);
+    this.cachedFork = new Int32Array(slots);
+    this.cached = new Array<ProcessEntry | undefined>(slots).fill(undefined);
+  }
+
+  /**
+   * The decoded value of a fresh id, from the input it was encoded from
+   * (InputEncoder's DecodedSeeds: kinds SEED_TEXT 0, SEED_LIST 1, SEED_CTX 2).
+   */
+  seed(kind: number, id: number, value: unknown): void {
+    if (kind === 0) this.text.put(id, value as string);
+    else if (kind === 1) this.lists.put(id, value as readonly string[]);
+    else this.ctx.put(id, value as readonly string[]);
   }
 
   private checkUsers(): void {
@@ -62,52 +100,72 @@ export class EntryDecoder {
   }
 
   /**
+   * The cached entry of `row` if it still describes the row as it is (same
+   * seq, same instance), else undefined. `ancestor` must be what the row's
+   * entry links to now: a cached entry whose ancestor was rebuilt is stale.
+   */
+  private cachedEntry(row: number, ancestor: ProcessEntry | undefined): ProcessEntry | undefined {
+    const t = this.table;
+    const slot = row & this.rowMask;
+    const e = this.cached[slot];
+    if (
+      e === undefined ||
+      this.cachedRow[slot] !== row ||
+      this.cachedSeq[slot] !== t.seq[row] ||
+      this.cachedFork[slot] !== t.forkTimeW[2 * row] ||
+      e.ancestor !== ancestor
+    ) {
+      return undefined;
+    }
+    return e;
+  }
+
+  private remember(row: number, entry: ProcessEntry): void {
+    const slot = row & this.rowMask;
+    this.cached[slot] = entry;
+    this.cachedRow[slot] = row;
+    this.cachedSeq[slot] = this.table.seq[row]!;
+    this.cachedFork[slot] = this.table.forkTimeW[2 * row]!;
+  }
+
+  /**
    * The entry of `row` and its ancestor chain, for the thread that writes
    * the table. Ancestor entries are kept per row and reused while the row
-   * and its whole chain are unchanged (same seq, same fork and exec times):
-   * an add or a resolve then materialises the rows that changed and the one
-   * asked for, not the whole chain again.
+   * and its whole chain are unchanged; the entry asked for is not kept
+   * (memory grows with the ancestors, not with every process).
    */
   read(row: number): ProcessEntry {
     const t = this.table;
-    const chain = this.chain;
-    chain.length = 0;
-    for (let at = row; at >= 0 && chain.length <= t.capacity; at = t.ancestor[at]!) chain.push(at);
-    // the highest row from which every cached entry up the chain is still right
-    let keep = chain.length;
-    for (let i = chain.length - 1; i >= 0; i--) {
-      const r = chain[i]!;
-      const cached = this.cached[r];
-      const up = i + 1 < chain.length ? this.cached[chain[i + 1]!] : undefined;
-      if (
-        cached === undefined ||
-        this.cachedSeq[r] !== t.seq[r] ||
-        cached.forkTime !== t.forkTime[r] ||
-        cached.execTime !== t.execTime[r] ||
-        cached.ancestor !== up
-      ) {
-        break;
-      }
-      keep = i;
+    let chain = this.chain;
+    let n = 0;
+    for (let at = t.ancestor[row]!; at >= 0 && n <= t.capacity; at = t.ancestor[at]!) {
+      if (n === chain.length) chain = this.growChain();
+      chain[n++] = at;
     }
-    let entry = keep < chain.length ? this.cached[chain[keep]!] : undefined;
-    for (let i = keep - 1; i >= 0; i--) {
-      const r = chain[i]!;
-      entry = this.readOne(r, entry);
-      // ancestors are kept (they are shared by many chains); the entry asked
-      // for is not, so memory grows with the ancestors, not with every process
-      if (i > 0) {
-        this.cached[r] = entry;
-        this.cachedSeq[r] = t.seq[r]!;
-      }
+    // from the top down: reuse cached entries while each is current and links to the one above it
+    let i = n - 1;
+    let up: ProcessEntry | undefined;
+    for (; i >= 0; i--) {
+      const e = this.cachedEntry(chain[i]!, up);
+      if (e === undefined) break;
+      up = e;
     }
-    return entry!;
+    for (; i >= 0; i--) {
+      const r = chain[i]!;
+      up = this.readOne(r, up);
+      this.remember(r, up);
+    }
+    // the row itself may be cached already (as the ancestor of another entry): the same object, so that a
+    // walk shares one entry per row
+    return this.cachedEntry(row, up) ?? this.readOne(row, up);
   }
 
-  /** Ancestor entries kept per row for read(), with the row's seq when they were made. */
-  private readonly cached: (ProcessEntry | undefined)[] = [];
-  private readonly cachedSeq: Int32Array;
-  private readonly chain: number[] = [];
+  private growChain(): Int32Array {
+    const bigger = new Int32Array(this.chain.length * 2);
+    bigger.set(this.chain);
+    this.chain = bigger;
+    return bigger;
+  }
 
   /**
    * One entry from one row, linked to `ancestor`. `parentMissing` overrides
@@ -118,18 +176,24 @@ export class EntryDecoder {
     this.checkUsers();
     const t = this.table;
     const flags = t.flags[row]!;
-    const path = this.text.get(t.pathId[row]!);
+    const pathId = t.pathId[row]!;
     const ctx = this.ctx.get(t.ctxId[row]!);
+    const exitW = t.exitTimeW;
+    // times: an exec keeps its ancestor's fork time (same instance), a running process exits at 0n
+    const forkTime =
+      ancestor !== undefined && ancestor.pid === t.pid[row] && isTime(ancestor.forkTime, t.forkTimeW[2 * row]!, t.forkTimeW[2 * row + 1]!)
+        ? ancestor.forkTime
+        : t.forkTime[row]!;
     const entry: ProcessEntry = Object.freeze({
       pid: t.pid[row]!,
       ppid: t.ppid[row]!,
-      forkTime: t.forkTime[row]!,
+      forkTime,
       execTime: t.execTime[row]!,
-      exitTime: t.exitTime[row]!,
+      exitTime: (exitW[2 * row]! | exitW[2 * row + 1]!) === 0 ? 0n : t.exitTime[row]!,
       exitCode: t.exitCode[row]!,
-      path,
+      path: this.text.get(pathId),
       pathTruncated: (flags & F_PATH_TRUNCATED) !== 0,
-      basename: path.slice(path.lastIndexOf('/') + 1),
+      basename: this.basenames.get(pathId),
       inode: t.inode[row]!,
       comm: this.text.get(t.commId[row]!),
       argv: this.lists.get(t.argvId[row]!),
@@ -145,10 +209,16 @@ export class EntryDecoder {
       isParentMissing: parentMissing ?? (flags & F_PARENT_MISSING) !== 0,
       source: SOURCES[t.sourceOf(row)] ?? 'event',
       pidns: t.pidnsOf(row),
-      namespaces: this.namespaces.get(t.nsId[row]!),
+      namespaces:
+        (flags & F_NSPID_IS_PID) === 0 ? this.namespaces.get(t.nsId[row]!) : withNsPid(this.namespaces.get(t.nsId[row]!), t.pid[row]!),
       ancestor,
     });
     if (this.withEnvs) envpOf.set(entry, this.lists.get(t.envpId[row]!));
     return entry;
   }
+}
+
+/** A row flagged F_NSPID_IS_PID: its tuple with its pid as nsPid. */
+function withNsPid(tuple: Readonly<EntryNamespaces>, pid: number): Readonly<EntryNamespaces> {
+  return Object.freeze({ pidnsInode: tuple.pidnsInode, nsPid: pid, mountId: tuple.mountId, cgroupId: tuple.cgroupId });
 }

@@ -6,7 +6,10 @@
 //   pidnsInode u32 | nsPid u32 | mountId u32 | reserved u32 (0) | cgroupId u64
 //
 // in the table's main StringTable, reference-counted like the path or argv
-// ids; id 0 (the empty string) means all four unknown. Rules (docs/cache.md,
+// ids; id 0 (the empty string) means all four unknown. A row flagged
+// F_NSPID_IS_PID (table.ts) holds its tuple with nsPid 0 and reads its pid
+// as its nsPid: every process of the host's pid namespace has nsPid = pid,
+// and one tuple per process would cost an intern and a release each. Rules (docs/cache.md,
 // "Namespaces and cgroup"): an event gives the tuple when any of the four is
 // non-zero; a fork that does not give it inherits the parent's without
 // nsPid, an exec keeps the previous image's without mountId.
@@ -36,9 +39,10 @@ export const UNKNOWN_NAMESPACES: Readonly<EntryNamespaces> = Object.freeze({ pid
  * as the previous image's at an exec: when equal it is taken without hashing.
  */
 export function internNamespaces(
-  t: ProcessTable, pidnsInode: number, nsPid: number, mountId: number, cgroupLo: number, cgroupHi: number, like = 0,
+  t: ProcessTable, pidnsInode: number, nsPid: number, mountId: number, cgroupLo: number, cgroupHi: number, like = 0, given = false,
 ): number {
-  if ((pidnsInode | nsPid | mountId | cgroupLo | cgroupHi) === 0) return -1;
+  // `given`: the event gave the tuple even if every field left is 0 (its nsPid was the pid, stored as 0)
+  if ((pidnsInode | nsPid | mountId | cgroupLo | cgroupHi) === 0 && !given) return -1;
   const s = t.strings;
   if (like > 0 && s.length[like] === NS_TUPLE_BYTES) {
     const w = s.offset[like]! >> 2; // blocks are 16-byte aligned
@@ -58,7 +62,7 @@ export function internNamespaces(
   dv.setUint32(NS_RESERVED, 0, true);
   dv.setUint32(NS_CGROUP_ID, cgroupLo, true);
   dv.setUint32(NS_CGROUP_ID + 4, cgroupHi, true);
-  return t.intern(scratch, 0, NS_TUPLE_BYTES);
+  return t.intern(scratch, scratchDv, 0, NS_TUPLE_BYTES);
 }
 
 /**
@@ -80,11 +84,19 @@ export function deriveNamespaces(t: ProcessTable, base: number, clear: number): 
   scratchDv.setUint32(clear, 0, true);
   let any = 0;
   for (let i = 0; i < NS_TUPLE_BYTES; i++) any |= scratch[i]!;
-  return any === 0 ? 0 : t.intern(scratch, 0, NS_TUPLE_BYTES);
+  return any === 0 ? 0 : t.intern(scratch, scratchDv, 0, NS_TUPLE_BYTES);
 }
 
-/** The four numbers of tuple `id` (reader side; a string that is not a tuple reads as unknown). */
-export function readNamespaces(s: StringTable, id: number): Readonly<EntryNamespaces> {
+/**
+ * The four numbers of tuple `id` (reader side; a string that is not a tuple
+ * reads as unknown). `nsPid`: the row's pid when it is flagged
+ * F_NSPID_IS_PID (its tuple holds 0), else 0 (the tuple's own).
+ */
+export function readNamespaces(s: StringTable, id: number, nsPid = 0): Readonly<EntryNamespaces> {
+  if (nsPid !== 0) {
+    const tuple = readNamespaces(s, id);
+    return Object.freeze({ pidnsInode: tuple.pidnsInode, nsPid, mountId: tuple.mountId, cgroupId: tuple.cgroupId });
+  }
   if (id <= 0 || s.length[id] !== NS_TUPLE_BYTES) return UNKNOWN_NAMESPACES;
   const b = s.bytes(id);
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);

@@ -184,7 +184,7 @@ export class RecordApplier {
         break;
       case REC_RENAME: {
         const len = dv.getUint16(off + RENAME_LENS, true);
-        applyRename(t, dv.getUint32(off + RENAME_PID, true), pidns, t.intern(bytes, off + RENAME_VAR, len));
+        applyRename(t, dv.getUint32(off + RENAME_PID, true), pidns, t.intern(bytes, dv, off + RENAME_VAR, len));
         break;
       }
       case REC_LOST:
@@ -316,7 +316,7 @@ export class RecordApplier {
     if (a.ctxMask !== 0) {
       const same = like >= 0 ? t.ctxId[like]! : 0;
       if (n === 0) a.ctxId = 0;
-      else if (same > 0 && t.strings.equals(same, this.bytes, at, n)) {
+      else if (same > 0 && t.strings.equals(same, this.bytes, this.dv, at, n)) {
         t.strings.incref(same);
         a.ctxId = same;
       } else {
@@ -326,16 +326,20 @@ export class RecordApplier {
           this.decodeError(`${dv.getUint16(off + H_TYPE, true) === REC_FORK ? 'FORK' : 'EXEC'} ${error}`);
           return false;
         }
-        a.ctxId = t.intern(this.bytes, at, n);
+        a.ctxId = t.intern(this.bytes, this.dv, at, n);
       }
     }
     at += n;
     n = dv.getUint16(lens + 10, true);
     a.interpId = (given & GIVEN_INTERP) === 0 ? -1 : this.varId(at, n, like >= 0 ? t.interpId[like]! : 0);
-    // the namespace fields (FORK and EXEC share their offsets): -1 when all are 0
+    // the namespace fields (FORK and EXEC share their offsets): -1 when all are 0; an nsPid equal to the
+    // pid is kept as a row flag (F_NSPID_IS_PID), so the processes of a namespace share their tuple
+    const nsPid = dv.getUint32(off + FORK_NS_PID, true);
+    a.nsPidIsPid = nsPid !== 0 && nsPid === a.pid;
     a.nsId = internNamespaces(
-      t, dv.getUint32(off + FORK_PIDNS_INODE, true), dv.getUint32(off + FORK_NS_PID, true), dv.getUint32(off + FORK_MOUNT_ID, true),
+      t, dv.getUint32(off + FORK_PIDNS_INODE, true), a.nsPidIsPid ? 0 : nsPid, dv.getUint32(off + FORK_MOUNT_ID, true),
       dv.getUint32(off + FORK_CGROUP_ID, true), dv.getUint32(off + FORK_CGROUP_ID + 4, true), like >= 0 ? t.nsId[like]! : 0,
+      a.nsPidIsPid,
     );
     return true;
   }
@@ -344,11 +348,11 @@ export class RecordApplier {
   private varId(at: number, len: number, same: number): number {
     if (len === 0) return 0;
     const strings = this.table.strings;
-    if (same > 0 && strings.equals(same, this.bytes, at, len)) {
+    if (same > 0 && strings.equals(same, this.bytes, this.dv, at, len)) {
       strings.incref(same);
       return same;
     }
-    return this.table.intern(this.bytes, at, len);
+    return this.table.intern(this.bytes, this.dv, at, len);
   }
 
   private releaseVars(a: ForkArgs | ExecArgs): void {

@@ -62,12 +62,10 @@ export class StringTable implements HashedIds {
   readonly arena32: Int32Array;
   /** Buffer view of the arena: utf8 decoding straight from shared memory. */
   private readonly arenaBuf: Buffer;
-  private readonly arenaDv: DataView;
-  private lastSrc: Uint8Array | undefined;
-  private lastSrcDv: DataView = new DataView(new ArrayBuffer(0));
-  private otherSrc: Uint8Array | undefined;
-  private otherSrcDv: DataView = this.lastSrcDv;
+  /** DataView of the arena, for callers that intern bytes of the arena itself. */
+  readonly arenaDv: DataView;
   private scratch = new Uint8Array(256);
+  private scratchDv = new DataView(this.scratch.buffer);
   private readonly encoder = new TextEncoder();
 
   /** Empties the table (a crashed writer's shard is rebuilt from scratch). No reader may rely on it meanwhile. */
@@ -127,14 +125,16 @@ export class StringTable implements HashedIds {
   }
 
   /**
-   * Interns bytes [off, off + len) of `src` and returns its id holding one new
-   * reference, or -1 when the table or the arena is full.
+   * Interns bytes [off, off + len) of `src` (`srcDv` is a DataView over the
+   * same memory: callers keep one per buffer, so interning allocates
+   * nothing) and returns its id holding one new reference, or -1 when the
+   * table or the arena is full.
    */
-  internBytes(src: Uint8Array, off: number, len: number): number {
+  internBytes(src: Uint8Array, srcDv: DataView, off: number, len: number, hash = -1): number {
     if (len === 0) return 0;
     if (len > MAX_STRING_BYTES) throw new RangeError(`a string of ${len} bytes exceeds ${MAX_STRING_BYTES} bytes`);
-    const srcDv = this.viewOf(src);
-    const h = hashBytes(srcDv, src, off, len);
+    // `hash`: hashBytes of the same bytes, when the caller kept it (InputEncoder's caches)
+    const h = hash >= 0 ? hash : hashBytes(srcDv, src, off, len);
     const index = this.index;
     const slots = index.slots;
     let slot = index.home(h);
@@ -172,9 +172,12 @@ export class StringTable implements HashedIds {
   internString(s: string): number {
     if (s.length === 0) return 0;
     const need = s.length * 3;
-    if (this.scratch.length < need) this.scratch = new Uint8Array(Math.max(need, this.scratch.length * 2));
+    if (this.scratch.length < need) {
+      this.scratch = new Uint8Array(Math.max(need, this.scratch.length * 2));
+      this.scratchDv = new DataView(this.scratch.buffer);
+    }
     const { written } = this.encoder.encodeInto(s, this.scratch);
-    return this.internBytes(this.scratch, 0, written);
+    return this.internBytes(this.scratch, this.scratchDv, 0, written);
   }
 
   incref(id: number): void {
@@ -220,29 +223,10 @@ export class StringTable implements HashedIds {
     return out;
   }
 
-  /** Whether string `id` holds exactly bytes [off, off + len) of `src`. */
-  equals(id: number, src: Uint8Array, off: number, len: number): boolean {
+  /** Whether string `id` holds exactly bytes [off, off + len) of `src` (`srcDv` over the same memory). */
+  equals(id: number, src: Uint8Array, srcDv: DataView, off: number, len: number): boolean {
     if (id <= 0) return len === 0;
-    return this.length[id] === len && sameBytes(this.arenaDv, this.arena, this.offset[id]!, this.viewOf(src), src, off, len);
-  }
-
-  /** A DataView over `src`, cached for the last two buffers seen (rings, replay chunks, encoder buffers). */
-  private viewOf(src: Uint8Array): DataView {
-    if (src === this.lastSrc) return this.lastSrcDv;
-    if (src === this.otherSrc) {
-      // two buffers in turn (an encoder's scratch and its list buffer): keep both views
-      const dv = this.otherSrcDv;
-      this.otherSrc = this.lastSrc;
-      this.otherSrcDv = this.lastSrcDv;
-      this.lastSrc = src;
-      this.lastSrcDv = dv;
-      return dv;
-    }
-    this.otherSrc = this.lastSrc;
-    this.otherSrcDv = this.lastSrcDv;
-    this.lastSrc = src;
-    this.lastSrcDv = src === this.arena ? this.arenaDv : new DataView(src.buffer, src.byteOffset, src.byteLength);
-    return this.lastSrcDv;
+    return this.length[id] === len && sameBytes(this.arenaDv, this.arena, this.offset[id]!, srcDv, src, off, len);
   }
 
   private takeId(): number {

@@ -46,6 +46,13 @@ export const F_PATH_TRUNCATED = 2048;
  * in rowsUsed.
  */
 export const F_TOMBSTONE = 16384;
+/**
+ * The process's pid in its own pid namespace is its pid (every process of
+ * the host's namespace): the row's namespace tuple then holds nsPid 0, so
+ * that the processes of one namespace, mount and cgroup share one tuple
+ * instead of interning one each (namespaces.ts).
+ */
+export const F_NSPID_IS_PID = 32768;
 const SOURCE_SHIFT = 12;
 const SOURCE_BITS = 3 << SOURCE_SHIFT;
 
@@ -752,9 +759,9 @@ export class ProcessTable implements HashedIds {
    * Interns bytes, flushing exited pids when the string table is full; when
    * nothing frees enough, stores the empty string and counts it.
    */
-  intern(src: Uint8Array, off: number, len: number): number {
-    let id = this.strings.internBytes(src, off, len);
-    while (id < 0 && this.evictOneExited()) id = this.strings.internBytes(src, off, len);
+  intern(src: Uint8Array, srcDv: DataView, off: number, len: number, hash = -1): number {
+    let id = this.strings.internBytes(src, srcDv, off, len, hash);
+    while (id < 0 && this.evictOneExited()) id = this.strings.internBytes(src, srcDv, off, len, hash);
     if (id < 0) {
       this.counters[C.stringsFull]!++;
       return 0;

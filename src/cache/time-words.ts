@@ -46,3 +46,9 @@ export function timeLess(aLo: number, aHi: number, bLo: number, bHi: number): bo
 export function timeLessEq(aLo: number, aHi: number, bLo: number, bHi: number): boolean {
   return aHi < bHi || (aHi === bHi && aLo >>> 0 <= bLo >>> 0);
 }
+
+/** Whether the bigint t is (lo, hi); no allocation. */
+export function isTime(t: bigint, lo: number, hi: number): boolean {
+  cell[0] = t;
+  return cellWords[0] === lo && cellWords[1] === hi;
+}

@@ -62,7 +62,11 @@ export class Cursor {
   credsId = 0;
   ctxId = 0;
   interpId = 0;
-  /** The namespace tuple (src/cache/namespaces.ts readNamespaces); 0 = unknown. */
+  /**
+   * The namespace tuple (src/cache/namespaces.ts readNamespaces); 0 = unknown.
+   * With F_NSPID_IS_PID in flags it holds nsPid 0: the nsPid is the pid
+   * (readNamespaces(strings, nsId, pid)).
+   */
   nsId = 0;
   private ancestorRow = -1;
   /** forkTime, execTime, exitTime (bigints, for the getters). */

@@ -53,6 +53,28 @@ describe('namespaces and cgroup of an entry', () => {
     expect(r.addForkEntry({ pid: 104, ppid: 100, time: 33n, nsPid: 0, cgroupId: 0n })!.namespaces).toEqual(ns(CHILD_NS, 0, 29, CG));
   });
 
+  it('processes of one namespace, mount and cgroup whose nsPid is their pid share one interned tuple, and read their own nsPid', () => {
+    const r = new ProcessResolver();
+    bootInit(r);
+    const strings = () => r.table.strings.count;
+    r.addForkEntry({ pid: 200, ppid: 1, time: 10n, pidnsInode: HOST, nsPid: 200, mountId: 22, cgroupId: 5n });
+    const before = strings();
+    for (let pid = 201; pid < 1201; pid++) {
+      // API and records alike
+      if (pid % 2 === 0) r.addForkEntry({ pid, ppid: 200, time: BigInt(pid), pidnsInode: HOST, nsPid: pid, mountId: 22, cgroupId: 5n });
+      else r.applyEvent({ type: 'fork', time: BigInt(pid), cpu: 0, pid, ppid: 200, pidns: 0, execTime: 0n, inode: 0, pidnsInode: HOST, nsPid: pid, mountId: 22, cgroupId: 5n });
+    }
+    expect(strings()).toBe(before); // no tuple per process
+    for (const pid of [201, 700, 1200]) expect(r.resolve(pid)!.namespaces).toEqual(ns(HOST, pid, 22, 5n));
+    // an exec that gives nothing keeps the process's own nsPid (and drops the mount, as always)
+    r.applyEvent({ type: 'exec', time: 5000n, cpu: 0, pid: 700, ppid: -1, pidns: 0, inode: 4, prevInode: 0, path: '/bin/true' });
+    expect(r.resolve(700)!.namespaces).toEqual(ns(HOST, 700, 0, 5n));
+    // a child that does not give them inherits the namespace but not the pid
+    expect(r.addForkEntry({ pid: 2000, ppid: 700, time: 6000n })!.namespaces).toEqual(ns(HOST, 0, 0, 5n));
+    // only the nsPid given: still given (not inherited), read back as the pid
+    expect(r.addForkEntry({ pid: 2001, ppid: 700, time: 6001n, nsPid: 2001 })!.namespaces).toEqual(ns(0, 2001, 0, 0n));
+  });
+
   it('a fork with an unknown parent has them only when it gives them', () => {
     const r = new ProcessResolver();
     expect(r.addForkEntry({ pid: 50, ppid: 40, time: 1n })!.namespaces).toEqual(ns(0, 0, 0, 0n));
