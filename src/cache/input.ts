@@ -45,20 +45,25 @@ function checkInode(field: string, v: unknown): number {
   return v;
 }
 
-function checkBytes(field: string, v: unknown, optional: boolean): void {
+/** `index`: the item of a list (argv, envp), -1 for a field of its own; names only go into error messages. */
+function checkBytes(field: string, v: unknown, optional: boolean, index = -1): void {
   if (v === undefined && optional) return;
   if (typeof v !== 'string' && !(v instanceof Uint8Array)) {
-    throw new TypeError(`${field} must be a string or a Uint8Array, got ${describe(v)}`);
+    throw new TypeError(`${itemName(field, index)} must be a string or a Uint8Array, got ${describe(v)}`);
   }
   if (typeof v === 'string' ? v.includes('\0') : v.includes(0)) {
-    throw new TypeError(`${field} contains a NUL byte, which no path, name or argument can hold`);
+    throw new TypeError(`${itemName(field, index)} contains a NUL byte, which no path, name or argument can hold`);
   }
+}
+
+function itemName(field: string, index: number): string {
+  return index < 0 ? field : `${field}[${index}]`;
 }
 
 function checkList(field: string, v: unknown): void {
   if (v === undefined) return;
   if (!Array.isArray(v)) throw new TypeError(`${field} must be an array, got ${describe(v)}`);
-  for (let i = 0; i < v.length; i++) checkBytes(`${field}[${i}]`, v[i], false);
+  for (let i = 0; i < v.length; i++) checkBytes(field, v[i], false, i);
 }
 
 function checkText(field: string, v: unknown): void {
@@ -183,7 +188,8 @@ export class InputEncoder {
   private readonly listBlobDv: DataView;
   private readonly paths = new Map<string, Encoded>();
   private readonly comms = new Map<string, Encoded>();
-  private lists = new WeakMap<readonly ByteString[], Encoded>();
+  /** argv/envp lists by their first item (a command runs with the same arguments again and again). */
+  private readonly lists = new Map<string, Encoded>();
   private readonly store = new Uint8Array(STORE_BYTES);
   private readonly storeDv = new DataView(this.store.buffer);
   private storeUsed = 0;
@@ -324,11 +330,19 @@ export class InputEncoder {
     return typeof v === 'string' ? cache.get(v) : undefined;
   }
 
-  /** What an argv/envp array was encoded to, if its items are still the same strings. */
+  /**
+   * What a list with these items was encoded to, if one was lately: the
+   * items are compared as strings (same objects, or the same text), so a
+   * new array with a command's usual arguments hits too.
+   */
   private cachedList(items: readonly ByteString[]): Encoded | undefined {
-    const ref = this.lists.get(items);
-    if (ref === undefined || ref.items!.length !== items.length) return undefined;
-    for (let i = 0; i < items.length; i++) if (ref.items![i] !== items[i]) return undefined;
+    const first = items[0];
+    if (typeof first !== 'string') return undefined;
+    const ref = this.lists.get(first);
+    if (ref === undefined) return undefined;
+    const known = ref.items!;
+    if (known.length !== items.length) return undefined;
+    for (let i = 1; i < known.length; i++) if (known[i] !== items[i]) return undefined;
     return ref;
   }
 
@@ -363,7 +377,7 @@ export class InputEncoder {
   private forget(): void {
     this.paths.clear();
     this.comms.clear();
-    this.lists = new WeakMap();
+    this.lists.clear();
     this.contexts.clear();
     this.storeUsed = 0;
   }
@@ -519,7 +533,8 @@ export class InputEncoder {
     let whole = !truncated;
     for (let i = 0; i < copy.length && whole; i++) whole = wellFormed(copy[i]!);
     const ref = this.encoded(blob, at, copy, truncated, SEED_LIST, whole ? copy : undefined);
-    this.lists.set(items, ref);
+    if (this.lists.size >= CACHE_MAX) this.lists.clear();
+    this.lists.set(copy[0]!, ref);
     return this.take(ref);
   }
 
@@ -556,14 +571,15 @@ function wellFormed(s: string): boolean {
 
 /**
  * UTF-8 bytes of `s` into `out` at `at` (room for 3 bytes a UTF-16 unit);
- * returns their length. ASCII, which nearly every path and argument is,
- * goes by a loop: TextEncoder.encodeInto costs a native call each time.
+ * returns their length. Short ASCII strings (most comms, argv items) go by
+ * a loop: TextEncoder.encodeInto costs a native call each time, but a
+ * charCodeAt in a loop ~20 instructions a character, so longer ones go to it.
  */
 function encodeString(
   encoder: { encodeInto(s: string, out: Uint8Array): { written: number } }, s: string, out: Uint8Array, at: number,
 ): number {
   const n = s.length;
-  if (n <= 64) {
+  if (n <= 24) {
     let i = 0;
     for (; i < n; i++) {
       const c = s.charCodeAt(i);
