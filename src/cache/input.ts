@@ -447,6 +447,10 @@ export class InputEncoder {
     const cg = ev.cgroupId ?? 0n;
     const cgLo = timeLo(cg); // the two words of a u64, as for times
     const cgHi = timeHi(cg);
+    if ((pidnsInode | nsPid | mountId | cgLo | cgHi) === 0 && !out.nsPidIsPid) {
+      out.nsId = -1; // not given (not even an nsPid): inherited or kept by the apply
+      return;
+    }
     const last = this.nsRef;
     if (
       w[0] === (pidnsInode | 0) && w[1] === (nsPid | 0) && w[2] === (mountId | 0) && w[3] === cgLo && w[4] === cgHi &&

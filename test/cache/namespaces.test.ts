@@ -69,6 +69,10 @@ describe('namespaces and cgroup of an entry', () => {
     // an exec that gives nothing keeps the process's own nsPid (and drops the mount, as always)
     r.applyEvent({ type: 'exec', time: 5000n, cpu: 0, pid: 700, ppid: -1, pidns: 0, inode: 4, prevInode: 0, path: '/bin/true' });
     expect(r.resolve(700)!.namespaces).toEqual(ns(HOST, 700, 0, 5n));
+    expect(r.addExecEntry({ pid: 702, time: 5001n, path: '/bin/true', inode: 4 })!.namespaces).toEqual(ns(HOST, 702, 0, 5n));
+    // also when the nsPid was all it gave
+    r.addExecEntry({ pid: 703, time: 5002n, path: '/bin/sh', inode: 5, nsPid: 703 });
+    expect(r.addExecEntry({ pid: 703, time: 5003n, path: '/bin/true', inode: 4 })!.namespaces).toEqual(ns(0, 703, 0, 0n));
     // a child that does not give them inherits the namespace but not the pid
     expect(r.addForkEntry({ pid: 2000, ppid: 700, time: 6000n })!.namespaces).toEqual(ns(HOST, 0, 0, 5n));
     // only the nsPid given: still given (not inherited), read back as the pid
