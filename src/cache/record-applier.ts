@@ -239,13 +239,15 @@ export class RecordApplier {
     a.credsMask = this.readCreds(off + FORK_CREDS, dv.getUint16(off + FORK_CREDS_MASK, true), a.creds);
     const given = dv.getUint16(off + FORK_GIVEN, true);
     const parent = a.parentRemote || a.ppid === 0 ? -1 : this.table.lookup(a.ppid, pidns);
-    if (!this.readVars(off, given, parent, a)) return;
-    if (parent >= 0 && a.pathId > 0 && a.inode !== 0 && t.inode[parent] === a.inode && t.interpId[parent]! > 0) {
-      // The parent runs a script: the kernel's exe_file at fork names the
-      // interpreter, the parent's entry names the script. Same image: the
-      // child inherits the script's path, as it inherits its interpreter.
-      t.strings.decref(a.pathId);
-      a.pathId = -1;
+    // A parent here running the same image (or an unknown one, inode 0): the
+    // child inherits its path and applyFork leaves the given one unused (for
+    // a script, the kernel's exe_file at fork even names the interpreter,
+    // where the parent's entry names the script). No need to read it.
+    const samePath = parent >= 0 && (a.inode === 0 || t.inode[parent] === a.inode);
+    if (!this.readVars(off, given & (samePath ? ~GIVEN_PATH : -1), parent, a)) return;
+    if (samePath && (given & GIVEN_PATH) !== 0 && t.lookup(a.ppid, pidns) !== parent) {
+      // interning made room by flushing that very parent: the child's image is the event's after all
+      a.pathId = this.varId(off + FORK_VAR, dv.getUint16(off + FORK_LENS, true), 0);
     }
     applyFork(this.table, a);
   }
