@@ -21,7 +21,7 @@ import { newExecArgs, newForkArgs, type ExecArgs, type ForkArgs } from './args.j
 import { C } from './counters.js';
 import { internNamespaces } from './namespaces.js';
 import { shardOf } from './shards.js';
-import { SOURCE_EVENT, SOURCE_SNAPSHOT, type ProcessTable } from './table.js';
+import { F_USED, SOURCE_EVENT, SOURCE_SNAPSHOT, type ProcessTable } from './table.js';
 import {
   CRED_WORD_COUNT,
   CREDS_CREDS,
@@ -126,6 +126,9 @@ export class RecordApplier {
   private readonly forkArgs: ForkArgs = newForkArgs();
   private readonly execArgs: ExecArgs = newExecArgs();
   private readonly words = new Uint32Array(CRED_WORD_COUNT);
+  /** The last child of each remote parent (by ppid, direct-mapped): its strings are what the next sibling's record repeats. */
+  private readonly siblingRow = new Int32Array(SIBLING_SLOTS).fill(-1);
+  private readonly siblingPpid = new Int32Array(SIBLING_SLOTS);
   private bytes: Uint8Array = new Uint8Array(0);
   private dv: DataView = new DataView(new ArrayBuffer(0));
 
@@ -239,17 +242,24 @@ export class RecordApplier {
     a.credsMask = this.readCreds(off + FORK_CREDS, dv.getUint16(off + FORK_CREDS_MASK, true), a.creds);
     const given = dv.getUint16(off + FORK_GIVEN, true);
     const parent = a.parentRemote || a.ppid === 0 ? -1 : this.table.lookup(a.ppid, pidns);
+    // the strings of a child of a parent in another shard are compared with its last sibling here
+    const like = parent >= 0 ? parent : a.parentRemote ? this.lastSibling(a.ppid, pidns) : -1;
     // A parent here running the same image (or an unknown one, inode 0): the
     // child inherits its path and applyFork leaves the given one unused (for
     // a script, the kernel's exe_file at fork even names the interpreter,
     // where the parent's entry names the script). No need to read it.
     const samePath = parent >= 0 && (a.inode === 0 || t.inode[parent] === a.inode);
-    if (!this.readVars(off, given & (samePath ? ~GIVEN_PATH : -1), parent, a)) return;
+    if (!this.readVars(off, given & (samePath ? ~GIVEN_PATH : -1), like, a)) return;
     if (samePath && (given & GIVEN_PATH) !== 0 && t.lookup(a.ppid, pidns) !== parent) {
       // interning made room by flushing that very parent: the child's image is the event's after all
       a.pathId = this.varId(off + FORK_VAR, dv.getUint16(off + FORK_LENS, true), 0);
     }
-    applyFork(this.table, a);
+    const row = applyFork(this.table, a);
+    if (a.parentRemote && row >= 0) {
+      const slot = a.ppid & (SIBLING_SLOTS - 1);
+      this.siblingRow[slot] = row;
+      this.siblingPpid[slot] = a.ppid;
+    }
   }
 
   private exec(off: number, pidns: number): void {
@@ -346,6 +356,19 @@ export class RecordApplier {
     return true;
   }
 
+  /**
+   * A row of this shard whose strings a child of remote parent `ppid` likely
+   * repeats: its last child here, if that row is still in use and still a
+   * child of ppid (a hint only: readVars compares the bytes).
+   */
+  private lastSibling(ppid: number, pidns: number): number {
+    const slot = ppid & (SIBLING_SLOTS - 1);
+    const row = this.siblingRow[slot]!;
+    if (row < 0 || this.siblingPpid[slot] !== ppid) return -1;
+    const t = this.table;
+    return (t.flags[row]! & F_USED) !== 0 && t.ppid[row] === ppid && t.pidnsOf(row) === pidns ? row : -1;
+  }
+
   /** The id of bytes [at, at + len) of the record: `same` when they equal that string, else interned. */
   private varId(at: number, len: number, same: number): number {
     if (len === 0) return 0;
@@ -393,6 +416,9 @@ export class RecordApplier {
     t.counters[C.reparentSuccess]!++;
   }
 }
+
+/** Slots of the last-sibling hints (a power of two). */
+const SIBLING_SLOTS = 1024;
 
 /** u64 field as a number (inodes: exact below 2^53). */
 function u64(dv: DataView, at: number): number {
