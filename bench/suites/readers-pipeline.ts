@@ -89,7 +89,7 @@ const R_MISS_INDEX_BUSY = 14; // out, cumulative: cursor misses seen while the i
 // out, per view v, cumulative: at R_COUNTERS + 4v + one of these
 const R_COUNTERS = 16;
 const C_STALE = 0; // walks started again because a row changed under the reader
-const C_LINKS = 1; // view.linkWaitTimeouts
+const C_LINKS = 1; // view.lineageIncomplete
 const C_RETRIES = 2; // cursor read retries
 const R_WORDS = 32;
 const MODE_CURSOR = 0;
@@ -193,7 +193,7 @@ function readerThread(d: ReaderData): void {
     cmd[R_MISSES] = misses;
     const at = R_COUNTERS + 4 * v;
     cmd[at + C_STALE] = stale[v]!;
-    cmd[at + C_LINKS] = view.linkWaitTimeouts;
+    cmd[at + C_LINKS] = view.lineageIncomplete;
     cmd[at + C_RETRIES] = c.retries;
     Atomics.store(cmd, R_DONE, gen);
     Atomics.notify(cmd, R_DONE);

@@ -27,6 +27,7 @@ import {
   F_TOMBSTONE,
   F_USED,
   ProcessTable,
+  remoteLinkMark,
 } from './table.js';
 
 /** Kernel comm length without the terminating NUL (TASK_COMM_LEN - 1). */
@@ -111,7 +112,10 @@ export function applyFork(t: ProcessTable, a: ForkArgs): number {
     t.release(parent); // unpin: the ancestor link now holds it
   } else {
     // no parent here: the image is the event's
-    if (remote) flags |= F_REMOTE_PARENT; // missing or not is decided by readers, from the parent's shard
+    if (remote) {
+      flags |= F_REMOTE_PARENT; // missing or not is decided by readers, from the parent's shard
+      if (a.gseq >= 0) t.ancestor[row] = remoteLinkMark(a.gseq); // how far that shard must be for readers
+    }
     else if (a.ppid !== 0) flags |= F_PARENT_MISSING; // ppid 0: a child of the kernel, nothing is missing
     t.inode[row] = a.inode;
     t.execTimeW[2 * row] = a.execTimeLo;

@@ -48,6 +48,8 @@ export interface ForkArgs {
   kernelThread: boolean;
   /** The parent lives in another shard: link by key, take the image from the args. */
   parentRemote: boolean;
+  /** The gseq of the fork record (the LINK to a remote parent goes with it); -1 outside a pipeline. */
+  gseq: number;
 }
 
 export interface ExecArgs {
@@ -84,7 +86,7 @@ export function newForkArgs(): ForkArgs {
     pid: 0, ppid: 0, pidns: 0, timeLo: 0, timeHi: 0, inode: 0, execTimeLo: 0, execTimeHi: 0, pathId: -1, commId: -1, argvId: -1,
     envpId: -1, interpId: -1, argsTruncated: false, envsTruncated: false, pathTruncated: false,
     creds: new Uint32Array(CRED_WORD_COUNT), credsMask: 0, ctxId: -1, ctxMask: 0, nsId: -1, nsPidIsPid: false,
-    source: SOURCE_EVENT, kernelThread: false, parentRemote: false,
+    source: SOURCE_EVENT, kernelThread: false, parentRemote: false, gseq: -1,
   };
 }
 

@@ -288,7 +288,7 @@ export class CacheCore {
     let row = t.lookup(pid, pidns);
     if (row >= 0) {
       this.reader.hits[t.sourceOf(row)]!++;
-      return this.entries.read(row);
+      return this.entries.resolveRow(row);
     }
     this.reader.misses++;
     if (!this.procfsFallback || pid === 0) return undefined;

@@ -36,6 +36,12 @@ export function entryEnvp(entry: ProcessEntry): readonly string[] {
   return envpOf.get(entry) ?? [];
 }
 
+/** A reader derived isParentMissing for this row (its parent lives in another shard): MISSING says which. */
+export const ENTRY_MARK_DERIVED = 1;
+export const ENTRY_MARK_MISSING = 2;
+/** The parent's shard had not applied the link yet when the row was read: the chain stops here for now. */
+export const ENTRY_MARK_INCOMPLETE = 4;
+
 /** Slots of the per-row cache of ancestor entries (direct-mapped by row). */
 const ROW_SLOTS = 1 << 16;
 
@@ -51,7 +57,10 @@ export class EntryDecoder {
   private readonly rowMask: number;
   private readonly cachedRow: Int32Array;
   private readonly cachedSeq: Int32Array;
+  private readonly cachedMarks: Int32Array;
   private readonly cachedFork: Int32Array;
+  /** The table's write epoch when resolveRow kept the entry of a slot (NaN: none). */
+  private readonly keptEpoch: Float64Array;
   private readonly cached: (ProcessEntry | undefined)[];
   /** Rows of the chain being read, nearest first (scratch). */
   private chain: Int32Array = new Int32Array(64);
@@ -78,7 +87,9 @@ export class EntryDecoder {
     this.rowMask = slots - 1;
     this.cachedRow = new Int32Array(slots).fill(-1);
     this.cachedSeq = new Int32Array(slots);
+    this.cachedMarks = new Int32Array(slots);
     this.cachedFork = new Int32Array(slots);
+    this.keptEpoch = new Float64Array(slots).fill(NaN);
     this.cached = new Array<ProcessEntry | undefined>(slots).fill(undefined);
   }
 
@@ -100,19 +111,20 @@ export class EntryDecoder {
   }
 
   /**
-   * The cached entry of `row` if it still describes the row as it is (same
-   * seq, same instance), else undefined. `ancestor` must be what the row's
-   * entry links to now: a cached entry whose ancestor was rebuilt is stale.
+   * The cached entry of `row` if it was made from the row as it is now (the
+   * same seq; the fork time's low word also, against a seq that wrapped),
+   * with `ancestor` as its ancestor (a cached entry whose ancestor was made
+   * again is stale too) and the same reader-derived `marks` (ENTRY_MARK_*).
    */
-  private cachedEntry(row: number, ancestor: ProcessEntry | undefined): ProcessEntry | undefined {
-    const t = this.table;
+  cachedEntry(row: number, seq: number, ancestor: ProcessEntry | undefined, marks: number): ProcessEntry | undefined {
     const slot = row & this.rowMask;
     const e = this.cached[slot];
     if (
       e === undefined ||
       this.cachedRow[slot] !== row ||
-      this.cachedSeq[slot] !== t.seq[row] ||
-      this.cachedFork[slot] !== t.forkTimeW[2 * row] ||
+      this.cachedSeq[slot] !== seq ||
+      this.cachedMarks[slot] !== marks ||
+      this.cachedFork[slot] !== this.table.forkTimeW[2 * row] ||
       e.ancestor !== ancestor
     ) {
       return undefined;
@@ -120,22 +132,60 @@ export class EntryDecoder {
     return e;
   }
 
-  private remember(row: number, entry: ProcessEntry): void {
+  /**
+   * The entry of `row` for a lookup by the thread that writes the table
+   * (ProcessResolver.resolve): kept, and returned as it is while the table
+   * has not been written since (its write epoch stands still) — the same
+   * object, for the cost of a pid lookup.
+   */
+  resolveRow(row: number): ProcessEntry {
+    const slot = row & this.rowMask;
+    const epoch = this.table.writeEpoch();
+    if (this.keptEpoch[slot] === epoch) {
+      const kept = this.keptEntry(row, this.table.seq[row]!);
+      if (kept !== undefined) return kept;
+    }
+    const e = this.read(row, true);
+    this.keptEpoch[slot] = epoch;
+    return e;
+  }
+
+  /** Slots of the per-row cache. */
+  get slots(): number {
+    return this.rowMask + 1;
+  }
+
+  /** The slot of a row in the per-row cache. */
+  slotOf(row: number): number {
+    return row & this.rowMask;
+  }
+
+  /** The kept entry of `row` made at `seq`, whatever its chain: for a caller that knows nothing changed since. */
+  keptEntry(row: number, seq: number): ProcessEntry | undefined {
+    const slot = row & this.rowMask;
+    return this.cachedRow[slot] === row && this.cachedSeq[slot] === seq ? this.cached[slot] : undefined;
+  }
+
+  /** Keeps `entry`, made from `row` at `seq` with `marks`, for cachedEntry. */
+  remember(row: number, seq: number, entry: ProcessEntry, marks: number): void {
     const slot = row & this.rowMask;
     this.cached[slot] = entry;
     this.cachedRow[slot] = row;
-    this.cachedSeq[slot] = this.table.seq[row]!;
+    this.cachedSeq[slot] = seq;
+    this.cachedMarks[slot] = marks;
     this.cachedFork[slot] = this.table.forkTimeW[2 * row]!;
   }
 
   /**
    * The entry of `row` and its ancestor chain, for the thread that writes
-   * the table. Ancestor entries are kept per row and reused while the row
-   * and its whole chain are unchanged; the entry asked for is not kept
-   * (memory grows with the ancestors, not with every process).
+   * the table. Entries are kept per row and reused while the row and its
+   * whole chain are unchanged. `keep`: keep the entry asked for as well
+   * (resolve; an add's entry is not kept, so memory grows with the
+   * ancestors, not with every process).
    */
-  read(row: number): ProcessEntry {
+  read(row: number, keep = false): ProcessEntry {
     const t = this.table;
+    const seq = t.seq;
     let chain = this.chain;
     let n = 0;
     for (let at = t.ancestor[row]!; at >= 0 && n <= t.capacity; at = t.ancestor[at]!) {
@@ -146,18 +196,23 @@ export class EntryDecoder {
     let i = n - 1;
     let up: ProcessEntry | undefined;
     for (; i >= 0; i--) {
-      const e = this.cachedEntry(chain[i]!, up);
+      const r = chain[i]!;
+      const e = this.cachedEntry(r, seq[r]!, up, 0);
       if (e === undefined) break;
       up = e;
     }
     for (; i >= 0; i--) {
       const r = chain[i]!;
       up = this.readOne(r, up);
-      this.remember(r, up);
+      this.remember(r, seq[r]!, up, 0);
     }
     // the row itself may be cached already (as the ancestor of another entry): the same object, so that a
     // walk shares one entry per row
-    return this.cachedEntry(row, up) ?? this.readOne(row, up);
+    const cached = this.cachedEntry(row, seq[row]!, up, 0);
+    if (cached !== undefined) return cached;
+    const e = this.readOne(row, up);
+    if (keep) this.remember(row, seq[row]!, e, 0);
+    return e;
   }
 
   private growChain(): Int32Array {
@@ -168,11 +223,11 @@ export class EntryDecoder {
   }
 
   /**
-   * One entry from one row, linked to `ancestor`. `parentMissing` overrides
-   * the stored flag (readers of a sharded pipeline derive it for rows whose
-   * parent lives in another shard).
+   * One entry from one row, linked to `ancestor`. `marks` (ENTRY_MARK_*):
+   * what readers of a sharded pipeline derive for a row whose parent lives
+   * in another shard, over the stored flags.
    */
-  readOne(row: number, ancestor: ProcessEntry | undefined, parentMissing?: boolean): ProcessEntry {
+  readOne(row: number, ancestor: ProcessEntry | undefined, marks = 0): ProcessEntry {
     this.checkUsers();
     const t = this.table;
     const flags = t.flags[row]!;
@@ -206,7 +261,8 @@ export class EntryDecoder {
       interpreter: this.text.get(t.interpId[row]!),
       isExec: (flags & F_IS_EXEC) !== 0,
       isExecExec: (flags & F_IS_EXEC_EXEC) !== 0,
-      isParentMissing: parentMissing ?? (flags & F_PARENT_MISSING) !== 0,
+      isParentMissing: (marks & ENTRY_MARK_DERIVED) !== 0 ? (marks & ENTRY_MARK_MISSING) !== 0 : (flags & F_PARENT_MISSING) !== 0,
+      lineageIncomplete: (marks & ENTRY_MARK_INCOMPLETE) !== 0,
       source: SOURCES[t.sourceOf(row)] ?? 'event',
       pidns: t.pidnsOf(row),
       namespaces:

@@ -239,6 +239,7 @@ export class RecordApplier {
     a.envsTruncated = (flags & FLAG_ENVS_TRUNCATED) !== 0;
     a.pathTruncated = (flags & FLAG_PATH_TRUNCATED) !== 0;
     a.parentRemote = this.opts.shards > 1 && shardOf(a.ppid, pidns, this.opts.shards) !== this.opts.shard;
+    a.gseq = this.lastGseq;
     a.credsMask = this.readCreds(off + FORK_CREDS, dv.getUint16(off + FORK_CREDS_MASK, true), a.creds);
     const given = dv.getUint16(off + FORK_GIVEN, true);
     const parent = a.parentRemote || a.ppid === 0 ? -1 : this.table.lookup(a.ppid, pidns);

@@ -16,6 +16,7 @@ import { OpenIndex, type HashedIds } from './open-index.js';
 import { carveColumns, layoutBytes, type ColumnSpec, bytesPer } from './sab-layout.js';
 import { StringTable, type StringTableHandles } from './strings.js';
 import { WRITER_COUNTERS } from './counters.js';
+import { ORDERED_STORES } from './store-order.js';
 import { timeLess, timeLessEq, timeLo, timeHi } from './time-words.js';
 
 // Row flags (u16). The source of a row is kept in two bits of the same word.
@@ -67,6 +68,7 @@ const M_ROWS_USED = 2;
 const M_LIVE = 3; // current entries
 const M_EXITQ_COUNT = 4; // entries in the exit heap
 const M_INDEX_VERSION = 5; // odd while the writer changes the pid index (readers retry)
+const M_WRITE_EPOCH = 6; // moves on with every row write window (readers' entry caches)
 const META_WORDS = 8;
 
 export const ROW_COLUMNS = (capacity: number, keyedByNamespace: boolean) =>
@@ -139,18 +141,23 @@ export function bytesPerRow(capacity: number, keyedByNamespace = false): number 
 export const MAX_CAPACITY = 1 << 24;
 
 /**
- * The writer's seq and index-version bumps are plain stores on x86-64. The
- * reader protocol needs only that a reader who sees a row's changed fields
- * also sees the odd seq written before them, and the even one after them
- * only once they are written: store order. x86-64 keeps stores in program
- * order (TSO), and V8 emits a function's typed-array stores in program
- * order; an Atomics.store is an xchg, a full fence of ~8 ns, two to four a
- * row, for an order the machine already keeps. Readers still load seq with
- * Atomics.load, which V8 never reorders plain loads across. Elsewhere
- * (arm64 may reorder stores) the bumps stay Atomics. The torn-read stress
- * test (test/pipeline/torn-reads.test.ts) checks the protocol on this path.
+ * The ancestor column of a row whose parent lives in another shard (no
+ * ancestor row here) keeps the low bits of the gseq of the record that
+ * linked it, -2 - (gseq & LINK_GSEQ_MASK), or -1 when not known (a
+ * reparent): a reader follows the link once that shard has applied that
+ * record (shards.ts). Every "is there an ancestor row" test is >= 0.
  */
-const ORDERED_STORES = process.arch === 'x64';
+export const LINK_GSEQ_MASK = 0x3fffffff;
+
+export function remoteLinkMark(gseq: number): number {
+  return -2 - (gseq & LINK_GSEQ_MASK);
+}
+
+/** The linking gseq kept in an ancestor column value, or -1. */
+export function linkGseqOf(ancestor: number): number {
+  return ancestor < -1 ? -2 - ancestor : -1;
+}
+
 
 /** Keys (ppid, pidns, fork time) of rows linked to a parent in another shard, columnar (structured-clone friendly). */
 export interface LinkKeys {
@@ -331,8 +338,15 @@ export class ProcessTable implements HashedIds {
 
   // ---- writer side of the reader protocol ------------------------------
 
-  /** Opens a write window on `row`: readers retry until endWrite. */
+  /**
+   * Opens a write window on `row`: readers retry until endWrite. The seq
+   * bumps are plain stores where stores keep program order (store-order.ts):
+   * a reader who sees a changed field then also sees the odd seq before it.
+   * Every window also moves the table's write epoch on, which tells a
+   * reader's entry cache that nothing changed since an entry was made.
+   */
   beginWrite(row: number): void {
+    this.meta[M_WRITE_EPOCH]!++;
     if (ORDERED_STORES) this.seq[row] = (this.seq[row]! + 1) & 0xffff;
     else Atomics.store(this.seq, row, (this.seq[row]! + 1) & 0xffff);
   }
@@ -350,6 +364,11 @@ export class ProcessTable implements HashedIds {
   private endIndexWrite(): void {
     if (ORDERED_STORES) this.meta[M_INDEX_VERSION]!++;
     else Atomics.add(this.meta, M_INDEX_VERSION, 1);
+  }
+
+  /** The write epoch (moves on with every row write): readers' caches of entries are current while it stands still. */
+  writeEpoch(): number {
+    return Atomics.load(this.meta, M_WRITE_EPOCH);
   }
 
   /** Index version for readers: odd while the writer changes the index. */

@@ -55,6 +55,13 @@ export interface ProcessEntry {
   readonly isExec: boolean;
   readonly isExecExec: boolean;
   readonly isParentMissing: boolean;
+  /**
+   * A reader of a sharded pipeline read this entry before the shard of its
+   * parent had applied the link to it (within the router-to-worker lag):
+   * `ancestor` is undefined for now, not missing; resolve again for the
+   * whole chain. Always false from ProcessResolver.
+   */
+  readonly lineageIncomplete: boolean;
   readonly source: EntrySource;
   /** Pid namespace id (EbpflessResolver keys); 0 in ProcessResolver. */
   readonly pidns: number;

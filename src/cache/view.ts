@@ -8,12 +8,21 @@
 // millions of times per second) and the object API (resolve(), walk(),
 // toJSON(), toDot()) that materialises ProcessEntry snapshots.
 
-import { EntryDecoder } from './entry.js';
+import { ENTRY_MARK_DERIVED, ENTRY_MARK_INCOMPLETE, ENTRY_MARK_MISSING, EntryDecoder } from './entry.js';
 import { entriesToDot, entriesToJSON, type EntryViews } from './export.js';
 import { entryEnvp } from './entry.js';
 import { ArgvScrubber, envNames } from './scrub.js';
 import { PipelineControl, shardOf, type PipelineHandles } from './shards.js';
-import { F_CURRENT, F_PARENT_MISSING, F_REMOTE_PARENT, F_REPARENTED, F_TOMBSTONE, ProcessTable, type ProcessTableHandles } from './table.js';
+import {
+  F_CURRENT,
+  F_PARENT_MISSING,
+  F_REMOTE_PARENT,
+  F_REPARENTED,
+  F_TOMBSTONE,
+  linkGseqOf,
+  ProcessTable,
+  type ProcessTableHandles,
+} from './table.js';
 import { timeLess } from './time-words.js';
 import type { ProcessEntry } from './types.js';
 import { UserNames } from './users.js';
@@ -77,6 +86,12 @@ export class Cursor {
   stale = false;
   /** The last up() found no parent entry for a row whose parent lives in another shard. */
   parentUnresolved = false;
+  /**
+   * The last up() could not follow the link to a parent in another shard
+   * yet: that shard had not applied it (within the router-to-worker lag,
+   * after a short spin). The chain is known up to here for now.
+   */
+  lineageIncomplete = false;
   /** Reads that had to be retried because a writer was in the row (for the torn-read stress test). */
   retries = 0;
 
@@ -132,6 +147,7 @@ export class Cursor {
   up(): boolean {
     this.stale = false;
     this.parentUnresolved = false;
+    this.lineageIncomplete = false;
     const view = this.view;
     const childShard = this.shard;
     const childRow = this.row;
@@ -148,7 +164,12 @@ export class Cursor {
     const forkLo = this.timeWords[0]!;
     const forkHi = this.timeWords[1]!;
     const shard = shardOf(ppid, pidns, view.tables.length);
-    view.waitCaughtUp(shard);
+    if (!view.linkReady(shard, linkGseqOf(this.ancestorRow))) {
+      // still valid? then the chain is complete as far as it goes, the rest is not there yet
+      if (Atomics.load(t.seq, childRow) !== childSeq) return this.markStale();
+      this.lineageIncomplete = true;
+      return false;
+    }
     const pt = view.tables[shard]!;
     for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
       const v1 = pt.indexVersion();
@@ -239,8 +260,23 @@ export class ProcessView {
   private readonly scrubber: ArgvScrubber;
   private readonly envsWithValue: ReadonlySet<string>;
   private readonly linkWaitMs: number;
-  /** Links followed before their shard caught up, after waiting linkWaitMs. */
-  linkWaitTimeouts = 0;
+  /** Links into a shard that had not applied them yet, after the spin (and the linkWaitMs wait, if any): chains returned incomplete. */
+  lineageIncomplete = 0;
+  /** Links that had to wait (spin) for their shard. */
+  linkWaits = 0;
+  /** The cursor of resolve() and liveEntries() (a view is used from one thread). */
+  private readonly c: Cursor;
+  /** The chain being materialized, nearest first (scratch): shard, row, seq and marks of each level. */
+  private chain: Int32Array = new Int32Array(4 * 64);
+  /**
+   * The write epochs of the shards (ProcessTable.writeEpoch) summed, when
+   * each kept entry was made, by shard and row slot; NaN: not to be reused
+   * without reading its chain again.
+   */
+  private readonly keptEpoch: Float64Array[];
+  private readonly capacityBound: number;
+  /** The last materialized chain stopped at a link its shard had not applied yet. */
+  private incomplete = false;
 
   /**
    * A lock-free reader (resolve, ancestors, walk, toJSON, toDot, cursor) of
@@ -263,39 +299,71 @@ export class ProcessView {
     }
     const users = new UserNames(`${options.procRoot ?? '/proc'}/../etc`);
     this.decoders = this.tables.map((t) => new EntryDecoder(t, users, options.withEnvs === true));
+    this.keptEpoch = this.decoders.map((d) => new Float64Array(d.slots).fill(NaN));
     this.scrubber = new ArgvScrubber(options.scrubWords ?? []);
     this.envsWithValue = new Set(options.envsWithValue ?? []);
-    this.linkWaitMs = options.linkWaitMs ?? 50;
+    this.linkWaitMs = options.linkWaitMs ?? 0;
+    this.c = new Cursor(this);
+    let bound = 0;
+    for (const t of this.tables) bound += t.capacity;
+    this.capacityBound = bound;
   }
 
   cursor(): Cursor {
     return new Cursor(this);
   }
 
-  /** Waits (bounded) until `shard` has applied everything that preceded what this reader saw. */
-  waitCaughtUp(shard: number): void {
+  /**
+   * Whether `shard` has applied the link record numbered `gseq` (its low
+   * bits, from the linking row; -1: not known, then everything dispatched
+   * to it so far). Spins a few microseconds for it (the link is usually
+   * within the record or two the worker is applying); with linkWaitMs,
+   * then waits that long, sleeping. Never longer.
+   */
+  linkReady(shard: number, gseq: number): boolean {
     const control = this.control;
-    if (!control) return;
-    // the target is taken once: records dispatched after the link was read do not matter
-    const target = control.catchUpTarget(shard);
-    if (control.applied(shard) >= target) return;
-    const deadline = performance.now() + this.linkWaitMs;
-    while (control.applied(shard) < target) {
-      if (performance.now() > deadline) {
-        this.linkWaitTimeouts++;
-        return;
+    if (!control || control.hasApplied(shard, gseq)) return true;
+    this.linkWaits++;
+    let deadline = performance.now() + LINK_SPIN_MS;
+    while (performance.now() < deadline) if (control.hasApplied(shard, gseq)) return true;
+    if (this.linkWaitMs > 0) {
+      deadline += this.linkWaitMs;
+      while (performance.now() < deadline) {
+        Atomics.wait(sleeper, 0, 0, 0.05);
+        if (control.hasApplied(shard, gseq)) return true;
       }
-      Atomics.wait(sleeper, 0, 0, 0.05);
     }
+    this.lineageIncomplete++;
+    return false;
   }
 
-  /** The current entry of a pid with its ancestor chain, or undefined. */
+  /** The sum of the shards' write epochs: unchanged, no row of any shard changed. */
+  private epoch(): number {
+    let sum = 0;
+    for (let i = 0; i < this.tables.length; i++) sum = (sum + this.tables[i]!.writeEpoch()) | 0;
+    return sum;
+  }
+
+  /**
+   * The current entry of a pid with its ancestor chain, or undefined. An
+   * entry made while nothing has been written since is returned as it is:
+   * the same object, at the cost of a pid lookup.
+   */
   resolve(pid: number, pidns = 0): ProcessEntry | undefined {
-    const c = this.cursor();
+    const c = this.c;
     for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
+      const epoch = this.epoch();
       if (!c.seek(pid, pidns)) return undefined;
-      const entry = this.materialize(c, new Map());
-      if (entry) return entry;
+      const d = this.decoders[c.shard]!;
+      const slot = d.slotOf(c.row);
+      const kept = d.keptEntry(c.row, c.seq);
+      if (kept !== undefined && this.keptEpoch[c.shard]![slot] === epoch && this.epoch() === epoch) return kept;
+      const entry = this.materialize(c);
+      if (entry) {
+        // a chain that stopped at a link not yet applied must be read again: applying it writes no row
+        this.keptEpoch[c.shard]![slot] = this.incomplete ? NaN : epoch;
+        return entry;
+      }
     }
     return undefined;
   }
@@ -313,16 +381,15 @@ export class ProcessView {
   }
 
   liveEntries(): ProcessEntry[] {
-    const memo = new Map<string, ProcessEntry>();
     const out: ProcessEntry[] = [];
-    const c = this.cursor();
+    const c = this.c;
     this.tables.forEach((t, shard) => {
       const rows: number[] = [];
       t.forEachLive((row) => rows.push(row));
       for (const row of rows) {
         for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
           if (!c.load(shard, row) || (c.flags & F_CURRENT) === 0) break; // gone since the scan
-          const e = this.materialize(c, memo);
+          const e = this.materialize(c);
           if (e) {
             out.push(e);
             break;
@@ -353,57 +420,70 @@ export class ProcessView {
   }
 
   /**
-   * The entry at the cursor and its chain, each row read consistently; undefined
-   * when a row changed under the reader (the caller retries). `memo` (key
-   * shard:row:seq) shares entries between chains of one walk.
+   * The entry at the cursor and its chain, each row read consistently;
+   * undefined when a row changed under the reader (the caller retries).
+   * Entries are kept per shard and row and reused while their row (same
+   * seq) and everything above them are unchanged: entries of shared
+   * ancestors are made once, and a walk shares one object per row.
    */
-  private materialize(c: Cursor, memo: Map<string, ProcessEntry>): ProcessEntry | undefined {
-    const shards: number[] = [];
-    const rows: number[] = [];
-    const seqs: number[] = [];
-    const missing: (boolean | undefined)[] = [];
-    let top: ProcessEntry | undefined;
-    for (let steps = 0; ; steps++) {
-      const key = `${c.shard}:${c.row}:${c.seq}`;
-      const known = memo.get(key);
-      if (known) {
-        top = known;
-        break;
-      }
-      shards.push(c.shard);
-      rows.push(c.row);
-      seqs.push(c.seq);
+  private materialize(c: Cursor): ProcessEntry | undefined {
+    let chain = this.chain;
+    let n = 0;
+    for (;;) {
+      if (4 * n === chain.length) chain = this.growChain();
       const remote = (c.flags & F_REMOTE_PARENT) !== 0;
       const stored = (c.flags & F_PARENT_MISSING) !== 0;
       const childInode = c.inode;
       const reparented = (c.flags & F_REPARENTED) !== 0;
-      if (steps > this.capacityBound()) return undefined; // a cycle would be a bug: never loop forever
+      chain[4 * n] = c.shard;
+      chain[4 * n + 1] = c.row;
+      chain[4 * n + 2] = c.seq;
+      n++;
+      if (n > this.capacityBound) return undefined; // a cycle would be a bug: never loop forever
       if (!c.up()) {
         if (c.stale) return undefined;
-        missing.push(remote ? stored || c.parentUnresolved : undefined);
+        // the top: a parent in another shard that is missing, or not there yet
+        chain[4 * n - 1] = remote
+          ? c.lineageIncomplete
+            ? ENTRY_MARK_INCOMPLETE
+            : ENTRY_MARK_DERIVED | (stored || c.parentUnresolved ? ENTRY_MARK_MISSING : 0)
+          : 0;
         break;
       }
       // a parent in another shard: derive what the writer could not see (a
       // lost exec of the parent shows as another image at fork time)
       const forked = !reparented && childInode !== 0 && c.inode !== 0 && childInode !== c.inode;
-      missing.push(remote ? stored || forked : undefined);
+      chain[4 * n - 1] = remote ? ENTRY_MARK_DERIVED | (stored || forked ? ENTRY_MARK_MISSING : 0) : 0;
     }
-    let entry = top;
-    for (let i = rows.length - 1; i >= 0; i--) {
-      const shard = shards[i]!;
-      const t = this.tables[shard]!;
-      const e = this.decoders[shard]!.readOne(rows[i]!, entry, missing[i]);
+    this.incomplete = chain[4 * n - 1] === ENTRY_MARK_INCOMPLETE;
+    let entry: ProcessEntry | undefined;
+    for (let i = n - 1; i >= 0; i--) {
+      const shard = chain[4 * i]!;
+      const row = chain[4 * i + 1]!;
+      const seq = chain[4 * i + 2]!;
+      const marks = chain[4 * i + 3]!;
+      const d = this.decoders[shard]!;
+      const kept = d.cachedEntry(row, seq, entry, marks);
+      if (kept !== undefined) {
+        entry = kept;
+        continue;
+      }
+      const e = d.readOne(row, entry, marks);
       // strings were decoded after the row read: the row must not have changed since
-      if (Atomics.load(t.seq, rows[i]!) !== seqs[i]) return undefined;
-      memo.set(`${shard}:${rows[i]}:${seqs[i]}`, e);
+      if (Atomics.load(this.tables[shard]!.seq, row) !== seq) return undefined;
+      d.remember(row, seq, e, marks);
       entry = e;
     }
     return entry;
   }
 
-  private capacityBound(): number {
-    let n = 0;
-    for (const t of this.tables) n += t.capacity;
-    return n;
+  private growChain(): Int32Array {
+    const bigger = new Int32Array(this.chain.length * 2);
+    bigger.set(this.chain);
+    this.chain = bigger;
+    return bigger;
   }
 }
+
+/** How long a reader spins for a link's shard to catch up before returning the chain as far as it goes. */
+const LINK_SPIN_MS = 0.02;

@@ -80,6 +80,8 @@ export class ShardRunner {
       for (let off = ring.next(); off >= 0; off = ring.next()) {
         const size = ring.sizeAt(off);
         this.applier.apply(data, off, size);
+        // readers following a link into this shard wait for this, not for the batch: one store a record
+        this.control.progress(this.shard, this.applier.lastGseq);
         if (++n === BATCH) break;
       }
       // published before the records are released: a crash never loses a

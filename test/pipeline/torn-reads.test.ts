@@ -6,8 +6,9 @@
 // by seek/up, by resolve() or by row number (Cursor.load, here on the rows
 // the writers are taking from the free list); every link must lead to the
 // right ancestor (the same process before an exec; the parent as it was at
-// fork time, in its own shard or in the other one, which the reader must see
-// at least as far as the link) and every chain must end at pid 1. The rates
+// fork time, in its own shard or in the other one, which the reader follows
+// once that shard has applied the link) and every chain must end at pid 1,
+// or at a link not applied yet (lineageIncomplete, counted). The rates
 // seen are printed (the readers' performance targets, docs/architecture.md, are
 // measured by bench/, never asserted in a test).
 
@@ -30,13 +31,10 @@ const CAPACITY = 4096;
 // long a shard keeps rows for children the other has not released yet.
 const RING_BYTES = 512 << 10;
 const STREAM = { seed: 20240611, events: 1_000_000, pidMax: 1324, maxLive: 600, maxDepth: 8, maxExecs: 2, flushEvery: 32 };
-// Generous: a link followed into a lagging shard waits for it rather than read it early
-// (a timeout is reported apart; the default 50 ms is hit on a busy 2-core machine).
-const LINK_WAIT_MS = 2000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-const MAXED: readonly (keyof PhaseCounts)[] = ['maxUpMs', 'maxPastNeed'];
+const MAXED: readonly (keyof PhaseCounts)[] = ['maxUpMs'];
 
 function sum(results: StressReaderResult[], phase: 'writing' | 'quiet'): PhaseCounts {
   const total = { ...results[0]![phase] };
@@ -58,8 +56,8 @@ function describeReader(i: number, r: StressReaderResult): string {
   const lines = [
     `reader ${i} while writing, checked: ${x.seeks} lookups (${perSecond(x.seeks, x.ms)}), ${x.rows} rows walked (${perSecond(x.rows, x.ms)}), ` +
       `${x.resolves} resolve() (${perSecond(x.resolves, x.ms)}) giving ${x.entries} entries, ${x.stringChecks} rows with strings checked, ` +
-      `${x.scannedUsed}/${x.scanned} random rows in use checked, ${x.stale} stale walks (${x.unresolvedButStale} reported as parentUnresolved), ${x.retries} retries, ${x.linkWaitTimeouts} link-wait timeouts, ` +
-      `${x.slowLinks} links waited > 10 ms (longest ${x.maxUpMs.toFixed(1)} ms, parent shard up to ${x.maxPastNeed} past the link's need), ` +
+      `${x.scannedUsed}/${x.scanned} random rows in use checked, ${x.stale} stale walks (${x.unresolvedButStale} reported as parentUnresolved), ${x.retries} retries, ${x.incomplete} chains stopped at a link not applied yet, ` +
+      `longest up() across shards ${x.maxUpMs.toFixed(2)} ms, ` +
       `${(x.ms / 1000).toFixed(2)} s`,
   ];
   if (x.bareMs > 0) {
@@ -82,7 +80,6 @@ describe('torn-read stress (docs/architecture.md invariant 4)', () => {
       phase: phase.buffer as SharedArrayBuffer,
       pidLo: 300,
       pidHi: STREAM.pidMax,
-      linkWaitMs: LINK_WAIT_MS,
     };
     const readers = [
       // hot cursor walks with strings checked on a sample of rows, and timed unchecked walks
@@ -139,7 +136,8 @@ describe('torn-read stress (docs/architecture.md invariant 4)', () => {
       expect.soft(w.torn + q.torn, 'torn rows read by seek/up/resolve').toBe(0);
       expect.soft(w.impossible + q.impossible, 'impossible links or cut chains').toBe(0);
       expect.soft(w.scanTorn + q.scanTorn, 'torn rows read by number (Cursor.load)').toBe(0);
-      expect.soft(w.linkWaitTimeouts + q.linkWaitTimeouts, `link waits past ${LINK_WAIT_MS} ms`).toBe(0);
+      // once the pipeline is done, every link has been applied: every chain is whole
+      expect.soft(q.incomplete, 'chains stopped at a link after the pipeline was done').toBe(0);
       expect(samples).toEqual([]);
     } finally {
       setPhase(PHASE_STOP);
