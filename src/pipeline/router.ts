@@ -46,6 +46,9 @@ export function routeOf(src: DataView, off: number, size: number, shards: number
   return shardOf(src.getUint32(off + ROUTE_PID, true), src.getUint32(off + H_PIDNS, true), shards);
 }
 
+/** Records up to this size are copied into a ring word by word (larger ones by TypedArray.set). */
+const COPY_BY_WORDS = 2048;
+
 /** dispatch() results besides a size. */
 export const FRAME_ERROR = -1;
 export const RING_FULL = -2;
@@ -74,6 +77,10 @@ export class Router {
   private readonly pending: Uint8Array[] = [];
   private srcBytes: Uint8Array = new Uint8Array(0);
   private src: DataView = new DataView(new ArrayBuffer(0));
+  /** The source as int32 words when it starts 4-aligned (records are 8-aligned in it), else undefined. */
+  private srcWords: Int32Array | undefined;
+  /** Each ring's bytes as int32 words. */
+  private readonly ringWords: Int32Array[];
 
   constructor(
     private readonly rings: readonly ShardRing[],
@@ -84,6 +91,7 @@ export class Router {
     this.lastTo = new Array<number>(n).fill(0);
     this.touched = new Array<boolean>(n).fill(false);
     this.views = rings.map((r) => new DataView(r.data.buffer, r.data.byteOffset, r.data.byteLength));
+    this.ringWords = rings.map((r) => new Int32Array(r.data.buffer, r.data.byteOffset, r.data.byteLength >> 2));
     this.outViews = outs.map((r) => new DataView(r.data.buffer, r.data.byteOffset, r.data.byteLength));
     this.counters = {
       routed: 0,
@@ -176,6 +184,7 @@ export class Router {
     if (bytes !== this.srcBytes) {
       this.srcBytes = bytes;
       this.src = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      this.srcWords = (bytes.byteOffset & 3) === 0 ? new Int32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 2) : undefined;
     }
     return this.src;
   }
@@ -244,7 +253,17 @@ export class Router {
   private copyTo(shard: number, bytes: Uint8Array, off: number, size: number, gseq: number): number {
     const ring = this.rings[shard]!;
     const at = ring.reserve(size);
-    ring.data.set(bytes.subarray(off, off + size), at);
+    const src = this.srcWords;
+    if (src !== undefined && bytes === this.srcBytes && size <= COPY_BY_WORDS) {
+      // word by word: records are 8-aligned in the source and in the ring, and a
+      // subarray per record (for TypedArray.set) is an allocation per record
+      const dst = this.ringWords[shard]!;
+      const from = off >> 2;
+      const to = at >> 2;
+      for (let i = 0, n = size >> 2; i < n; i++) dst[to + i] = src[from + i]!;
+    } else {
+      ring.data.set(bytes.subarray(off, off + size), at);
+    }
     this.commit(shard, at, size, gseq);
     return at;
   }
