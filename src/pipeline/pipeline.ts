@@ -103,6 +103,8 @@ export class Pipeline {
   private started = 0;
   private failure: Error | undefined;
   private routing: Promise<void> = Promise.resolve();
+  /** Resolves once the first workers run. */
+  private workersRunning: Promise<unknown> = Promise.resolve();
   private bytesRead = 0;
 
   constructor(private readonly opts: PipelineOptions) {
@@ -130,7 +132,9 @@ export class Pipeline {
     if (this.state !== 'new') throw new ForklineError('ERR_PIPELINE_STATE', `start() on a pipeline that is ${this.state}`);
     this.state = 'running';
     this.started = performance.now();
-    for (let s = 0; s < this.shards; s++) this.supervisor.start(this.workerData(s, -1));
+    const started: Promise<void>[] = [];
+    for (let s = 0; s < this.shards; s++) started.push(this.supervisor.start(this.workerData(s, -1)));
+    this.workersRunning = Promise.all(started);
     this.routing = this.route().catch((err: Error) => {
       this.failure = err;
     });
@@ -207,12 +211,17 @@ export class Pipeline {
     const blockTimeoutMs = this.opts.blockTimeoutMs ?? 1000;
     let records = 0;
     let lastProgress = performance.now();
+    // a full ring's wait for its worker (blockTimeoutMs) starts once the worker runs
+    await this.workersRunning;
     for await (const chunk of this.opts.source.chunks()) {
       const bytes = chunk.bytes;
       let off = 0;
       let fullSince = 0;
       while (off < bytes.length) {
-        if (this.crashed.length > 0) await this.recover();
+        if (this.crashed.length > 0) {
+          await this.recover();
+          fullSince = 0; // a ring full when its worker died waits for the new one, from now
+        }
         if (this.stopRequested) return;
         const r = router.dispatch(bytes, off, bytes.length - off);
         if (r === FRAME_ERROR) {
@@ -380,11 +389,14 @@ export class Pipeline {
         continue;
       }
       this.supervisor.restarts += restarts;
+      const started: Promise<void>[] = [];
       for (const r of rebuilt) {
         this.tables[r.shard]!.counters.set(r.counters);
         this.control.publishApplied(r.shard, BigInt(r.watermark));
-        this.supervisor.start(this.workerData(r.shard, r.cursor));
+        started.push(this.supervisor.start(this.workerData(r.shard, r.cursor)));
       }
+      // the router resumes (and a full ring's wait for its worker starts) once the new workers run
+      await Promise.all(started);
     }
   }
 

@@ -7,6 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { ShardRunner, type ShardWorkerData } from './shard-runner.js';
 
 const runner = new ShardRunner(workerData as ShardWorkerData);
+parentPort?.postMessage({ type: 'ready' });
 parentPort?.on('message', (msg: { type: string; target?: number }) => {
   if (msg.type === 'links-into' && msg.target !== undefined) {
     parentPort?.postMessage({ type: 'links', target: msg.target, keys: runner.linksInto(msg.target) });

@@ -28,14 +28,18 @@ export class ShardSupervisor {
     this.finished = new Array<Promise<void>>(shards).fill(Promise.resolve());
   }
 
-  start(data: ShardWorkerData): void {
+  /** Starts the worker of data.shard; resolves once it runs (its table attached, reading its ring), or has ended. */
+  start(data: ShardWorkerData): Promise<void> {
     const shard = data.shard;
     const worker = new Worker(workerEntry('shard-worker'), { workerData: data, name: `forkline-shard-${shard}` });
     this.workers[shard] = worker;
+    let running: () => void = () => undefined;
+    const ready = new Promise<void>((resolve) => (running = resolve));
     this.finished[shard] = new Promise<void>((resolve) => {
       let failure: Error | undefined;
       let done = false;
       worker.on('message', (msg: { type: string }) => {
+        if (msg.type === 'ready') running();
         if (msg.type === 'done') done = true;
       });
       worker.on('error', (err) => {
@@ -43,12 +47,14 @@ export class ShardSupervisor {
       });
       worker.on('exit', (code) => {
         if (this.workers[shard] === worker) this.workers[shard] = undefined;
+        running();
         resolve();
         if (done && failure === undefined) return;
         if (this.stopping && code === 0) return;
         this.onCrash({ shard, error: failure ?? new Error(`shard ${shard} worker exited with code ${code}`) });
       });
     });
+    return ready;
   }
 
   /**

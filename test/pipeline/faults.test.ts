@@ -110,6 +110,27 @@ describe('a shard worker killed mid-stream is restarted and its shard rebuilt', 
     });
   }
 
+  it('a ring that was full when its worker died waits for the new worker: the rebuild does not count against blockTimeoutMs', async () => {
+    // a small ring is full most of the time, and building a worker and its shard takes longer than 50 ms
+    const pipeline: Pipeline = createPipeline({
+      shards: 1,
+      capacity: CAPACITY,
+      ringBytes: 1 << 16,
+      blockTimeoutMs: 50,
+      source: new SyntheticSource(options),
+      exitedRetention: RETENTION,
+      onProgress: () => {
+        const worker = pipeline.workerOf(0);
+        if (worker && pipeline.stats().workerRestarts === 0) void worker.terminate();
+      },
+    });
+    pipeline.start();
+    const summary = await within(pipeline.done(), 30_000, 'done()');
+    expect(summary.workerRestarts).toBeGreaterThanOrEqual(1);
+    expect(summary.dropped.ringFull).toBe(0);
+    expect(summary.applied).toBe(options.events);
+  });
+
   it('the counters count each record once across a restart (decode errors, flushes, pid reuse)', async () => {
     // a few malformed records early in the stream, applied before the kill, then read again by the rebuild
     const clean = syntheticBytes(options);
