@@ -158,7 +158,7 @@ describe('netlink proc connector capture (C++, live kernel)', () => {
           if (r.path !== undefined) expect(text(ev.path)).toBe(r.path);
           if (r.argv !== undefined) expect(ev.argv.map(text)).toEqual(r.argv);
           if (r.comm !== undefined) expect(text(ev.comm)).toBe(r.comm);
-          if (r.tty !== undefined) expect({ tty: ev.tty, containerId: ev.containerId, cgroup: ev.cgroup }).toEqual({ tty: r.tty, containerId: r.containerId, cgroup: r.cgroup });
+          if (r.ctxNuls !== undefined) expect({ tty: ev.tty, containerId: ev.containerId, cgroup: ev.cgroup }).toEqual({ tty: r.tty, containerId: r.containerId, cgroup: r.cgroup });
           if (r.ctxNuls !== undefined && r.ctxNuls !== 0) expect(r.ctxNuls).toBe(2);
           break;
         case 'exit':

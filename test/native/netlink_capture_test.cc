@@ -293,8 +293,12 @@ std::string recJson(const Rec& r, size_t index) {
           if (ch == '\0') ++nuls;
           else if (nuls < 3) parts[nuls] += ch;
         }
-        o += ",\"ctxNuls\":" + std::to_string(nuls) + ",\"tty\":" + js(parts[0]) + ",\"containerId\":" +
-             js(parts[1]) + ",\"cgroup\":" + js(parts[2]);
+        // Only the parts the record gives (a process whose cgroup could not be read gives its tty alone).
+        const uint32_t parts_given = (r.given & GIVEN_CTX) ? 7u : (r.given >> GIVEN_CTX_PARTS_SHIFT) & 7u;
+        o += ",\"ctxNuls\":" + std::to_string(nuls);
+        if (parts_given & 1u) o += ",\"tty\":" + js(parts[0]);
+        if (parts_given & 2u) o += ",\"containerId\":" + js(parts[1]);
+        if (parts_given & 4u) o += ",\"cgroup\":" + js(parts[2]);
       }
       break;
     }
