@@ -467,9 +467,11 @@ export function relinkParent(t: ProcessTable, row: number, parentRow: number, pp
  * (by key: ppid and the fork time). Returns the fork-end row, whose fork
  * time and inode the pipeline sends that shard in a LINK.
  */
-export function relinkParentRemote(t: ProcessTable, row: number, ppid: number): number {
+export function relinkParentRemote(t: ProcessTable, row: number, ppid: number, gseq = -1): number {
   const forkEnd = forkEndOf(t, row);
-  setChainParent(t, row, forkEnd, -1, ppid, true);
+  // the new parent's shard had dispatched it before the reparent's record: readers
+  // follow the link once that shard has applied what precedes `gseq`, as for a fork
+  setChainParent(t, row, forkEnd, gseq >= 0 ? remoteLinkMark(gseq) : -1, ppid, true);
   return forkEnd;
 }
 

@@ -411,7 +411,7 @@ export class RecordApplier {
       return;
     }
     // the new parent lives in another shard: link by key, and tell that shard
-    const forkEnd = relinkParentRemote(t, row, ppid);
+    const forkEnd = relinkParentRemote(t, row, ppid, this.lastGseq);
     // inode 0: no fork-time image check for a reparent
     this.opts.onRemoteLink?.(ppid, pidns, t.forkTimeW[2 * forkEnd]!, t.forkTimeW[2 * forkEnd + 1]!, 0);
     t.counters[C.reparentSuccess]!++;

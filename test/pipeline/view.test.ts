@@ -401,6 +401,33 @@ describe('links into a lagging shard (PipelineControl progress)', () => {
     expect(view.lineageIncomplete).toBe(1);
   });
 
+  it('a reparent to a parent in another shard is followed once that shard has applied the reparent, though it is behind the frontier', async () => {
+    // child (shard 1) forks from a parent in shard 1, then is reparented to a subreaper in shard 0: record 5
+    const [reaper] = pidsIn(0, 1);
+    const [parent, child] = pidsIn(1, 2);
+    const p = await pipelineOf([
+      fork(1, 0, T(1)),
+      fork(reaper!, 1, T(2)),
+      fork(parent!, 1, T(3)),
+      fork(child!, parent!, T(4)),
+      { type: 'reparent', cpu: 0, pid: child!, ppid: reaper!, pidns: 0, time: T(5) } as StreamEvent,
+    ]);
+    const control = PipelineControl.create(2);
+    const view = new ProcessView({ shards: p.handles.shards, control: control.buffer });
+    control.publishDispatched(100, [100, 100]);
+    control.publishApplied(1, 100n);
+    control.publishApplied(0, 4n); // before the reparent
+    const c = view.cursor();
+    expect(c.seek(child!)).toBe(true);
+    expect(c.up()).toBe(false);
+    expect(c.lineageIncomplete).toBe(true);
+    control.publishApplied(0, 5n); // the reparent, 95 behind the frontier
+    expect(c.seek(child!)).toBe(true);
+    expect(c.up()).toBe(true);
+    expect(c.pid).toBe(reaper);
+    expect(view.lineageIncomplete).toBe(1);
+  });
+
   it('a link within one shard never waits for anything', async () => {
     const { parent, control, handles } = await linked();
     control.publishApplied(0, 0n);
