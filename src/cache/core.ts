@@ -284,6 +284,11 @@ export class CacheCore {
 
   resolve(pid: number, pidns: number): ProcessEntry | undefined {
     checkPid('pid', pid);
+    const kept = this.entries.keptForPid(pid, pidns);
+    if (kept !== undefined) {
+      this.reader.hits[this.entries.keptSource]!++;
+      return kept;
+    }
     const t = this.table;
     let row = t.lookup(pid, pidns);
     if (row >= 0) {

@@ -44,6 +44,8 @@ export const ENTRY_MARK_INCOMPLETE = 4;
 
 /** Slots of the per-row cache of ancestor entries (direct-mapped by row). */
 const ROW_SLOTS = 1 << 16;
+/** Slots of the per-pid cache of resolved entries (direct-mapped by pid). */
+const PID_SLOTS = 1 << 12;
 
 export class EntryDecoder {
   private readonly text: DecodeCache<string>;
@@ -62,6 +64,17 @@ export class EntryDecoder {
   /** The table's write epoch when resolveRow kept the entry of a slot (NaN: none). */
   private readonly keptEpoch: Float64Array;
   private readonly cached: (ProcessEntry | undefined)[];
+  /**
+   * The entry resolveRow last gave per pid slot, with its key, the table's
+   * write epoch then and the row's source: while the epoch stands still the
+   * same lookup needs no index probe and no row read (keptForPid).
+   */
+  private readonly pidKey = new Int32Array(2 * PID_SLOTS).fill(-1);
+  private readonly pidEpoch = new Int32Array(PID_SLOTS);
+  /** The index version then: an exited process leaves the index without a row write. */
+  private readonly pidIndexVersion = new Int32Array(PID_SLOTS);
+  private readonly pidSource = new Uint8Array(PID_SLOTS);
+  private readonly pidEntry = new Array<ProcessEntry | undefined>(PID_SLOTS).fill(undefined);
   /** Rows of the chain being read, nearest first (scratch). */
   private chain: Int32Array = new Int32Array(64);
 
@@ -139,16 +152,48 @@ export class EntryDecoder {
    * object, for the cost of a pid lookup.
    */
   resolveRow(row: number): ProcessEntry {
+    const t = this.table;
     const slot = row & this.rowMask;
-    const epoch = this.table.writeEpoch();
-    if (this.keptEpoch[slot] === epoch) {
-      const kept = this.keptEntry(row, this.table.seq[row]!);
-      if (kept !== undefined) return kept;
+    const epoch = t.writeEpoch();
+    let e = this.keptEpoch[slot] === epoch ? this.keptEntry(row, t.seq[row]!) : undefined;
+    if (e === undefined) {
+      e = this.read(row, true);
+      this.keptEpoch[slot] = epoch;
     }
-    const e = this.read(row, true);
-    this.keptEpoch[slot] = epoch;
+    const pid = t.pid[row]!;
+    const p = pid & (PID_SLOTS - 1);
+    this.pidKey[2 * p] = pid;
+    this.pidKey[2 * p + 1] = t.pidnsOf(row);
+    this.pidEpoch[p] = epoch;
+    this.pidIndexVersion[p] = t.indexVersion();
+    this.pidSource[p] = t.sourceOf(row);
+    this.pidEntry[p] = e;
     return e;
   }
+
+  /**
+   * The entry resolveRow last gave for (pid, pidns) if the table has not
+   * been written since, rows or index (then it is still the current entry,
+   * chain and all),
+   * else undefined. `keptSource` is then its row's source.
+   */
+  keptForPid(pid: number, pidns: number): ProcessEntry | undefined {
+    const p = pid & (PID_SLOTS - 1);
+    const t = this.table;
+    if (
+      this.pidKey[2 * p] !== pid ||
+      this.pidKey[2 * p + 1] !== (pidns | 0) ||
+      this.pidEpoch[p] !== t.writeEpoch() ||
+      this.pidIndexVersion[p] !== t.indexVersion()
+    ) {
+      return undefined;
+    }
+    this.keptSource = this.pidSource[p]!;
+    return this.pidEntry[p];
+  }
+
+  /** The source of the row of the entry keptForPid returned last. */
+  keptSource = 0;
 
   /** Slots of the per-row cache. */
   get slots(): number {

@@ -34,7 +34,7 @@ export interface ViewOptions {
   withEnvs?: boolean;
   envsWithValue?: readonly string[];
   scrubWords?: readonly string[];
-  /** How long a reader waits for a lagging shard before reading it as it is (default 50 ms). */
+  /** How long a reader may sleep for a lagging shard before returning a chain marked lineageIncomplete (default 0: only a ~20 µs spin). */
   linkWaitMs?: number;
 }
 
@@ -95,7 +95,16 @@ export class Cursor {
   /** Reads that had to be retried because a writer was in the row (for the torn-read stress test). */
   retries = 0;
 
-  constructor(private readonly view: ProcessView) {}
+  /**
+   * `walkOnly`: load() reads only what seek() and up() need (seq, pid, ppid,
+   * pidns, flags, inode, link, fork time): the view's own cursor, whose rows
+   * the entry decoder reads itself. A row's columns are apart in memory:
+   * each one read is a cache line.
+   */
+  constructor(
+    private readonly view: ProcessView,
+    private readonly walkOnly = false,
+  ) {}
 
   get forkTime(): bigint {
     return this.times[0]!;
@@ -224,6 +233,20 @@ export class Cursor {
       this.pidns = t.pidnsOf(row);
       this.flags = t.flags[row]!;
       this.inode = t.inode[row]!;
+      this.ancestorRow = t.ancestor[row]!;
+      const w = this.timeWords;
+      w[0] = t.forkTimeW[2 * row]!;
+      w[1] = t.forkTimeW[2 * row + 1]!;
+      if (this.walkOnly) {
+        if (Atomics.load(seqs, row) === s1) {
+          this.shard = shard;
+          this.row = row;
+          this.seq = s1;
+          return true;
+        }
+        this.retries++;
+        continue;
+      }
       this.exitCode = t.exitCode[row]!;
       this.pathId = t.pathId[row]!;
       this.commId = t.commId[row]!;
@@ -233,10 +256,6 @@ export class Cursor {
       this.ctxId = t.ctxId[row]!;
       this.interpId = t.interpId[row]!;
       this.nsId = t.nsId[row]!;
-      this.ancestorRow = t.ancestor[row]!;
-      const w = this.timeWords;
-      w[0] = t.forkTimeW[2 * row]!;
-      w[1] = t.forkTimeW[2 * row + 1]!;
       w[2] = t.execTimeW[2 * row]!;
       w[3] = t.execTimeW[2 * row + 1]!;
       w[4] = t.exitTimeW[2 * row]!;
@@ -266,6 +285,18 @@ export class ProcessView {
   linkWaits = 0;
   /** The cursor of resolve() and liveEntries() (a view is used from one thread). */
   private readonly c: Cursor;
+  /**
+   * Per shard and row slot of the kept entries: where the kept entry's
+   * ancestor was read (its shard, or CHAIN_TOP / CHAIN_UNSURE, and its row),
+   * so that resolve() can tell a kept chain is still current from the
+   * versions of its rows alone.
+   */
+  private readonly parentShard: Int8Array[];
+  private readonly parentRow: Int32Array[];
+  /** Where findCurrent() found the row (scratch). */
+  private foundShard = -1;
+  private foundRow = -1;
+  private foundSeq = 0;
   /** The chain being materialized, nearest first (scratch): shard, row, seq and marks of each level. */
   private chain: Int32Array = new Int32Array(4 * 64);
   /**
@@ -303,7 +334,9 @@ export class ProcessView {
     this.scrubber = new ArgvScrubber(options.scrubWords ?? []);
     this.envsWithValue = new Set(options.envsWithValue ?? []);
     this.linkWaitMs = options.linkWaitMs ?? 0;
-    this.c = new Cursor(this);
+    this.c = new Cursor(this, true);
+    this.parentShard = this.decoders.map((d) => new Int8Array(d.slots).fill(CHAIN_UNSURE));
+    this.parentRow = this.decoders.map((d) => new Int32Array(d.slots));
     let bound = 0;
     for (const t of this.tables) bound += t.capacity;
     this.capacityBound = bound;
@@ -345,27 +378,97 @@ export class ProcessView {
   }
 
   /**
-   * The current entry of a pid with its ancestor chain, or undefined. An
-   * entry made while nothing has been written since is returned as it is:
-   * the same object, at the cost of a pid lookup.
+   * The current entry of a pid with its ancestor chain, or undefined. A kept
+   * entry is returned as it is (the same object) while nothing has been
+   * written since it was made (the write epochs), or while every row of its
+   * chain is at the version it was read at: the cost of a pid lookup and a
+   * version compare per ancestor. Otherwise the rows that changed are read
+   * again, and the entries above them reused.
    */
   resolve(pid: number, pidns = 0): ProcessEntry | undefined {
     const c = this.c;
     for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
       const epoch = this.epoch();
-      if (!c.seek(pid, pidns)) return undefined;
-      const d = this.decoders[c.shard]!;
-      const slot = d.slotOf(c.row);
-      const kept = d.keptEntry(c.row, c.seq);
-      if (kept !== undefined && this.keptEpoch[c.shard]![slot] === epoch && this.epoch() === epoch) return kept;
+      if (!this.findCurrent(pid, pidns)) return undefined;
+      const shard = this.foundShard;
+      const row = this.foundRow;
+      const d = this.decoders[shard]!;
+      const kept = d.keptEntry(row, this.foundSeq);
+      if (kept !== undefined) {
+        if (this.keptEpoch[shard]![d.slotOf(row)] === epoch && this.epoch() === epoch) return kept;
+        if (this.chainCurrent(kept, shard, row)) {
+          this.keptEpoch[shard]![d.slotOf(row)] = epoch; // current at epoch: no need to look again until a write
+          return kept;
+        }
+      }
+      if (!c.load(shard, row) || c.pid !== pid || c.pidns !== pidns || (c.flags & F_CURRENT) === 0) continue;
       const entry = this.materialize(c);
       if (entry) {
         // a chain that stopped at a link not yet applied must be read again: applying it writes no row
-        this.keptEpoch[c.shard]![slot] = this.incomplete ? NaN : epoch;
+        this.keptEpoch[shard]![d.slotOf(row)] = this.incomplete ? NaN : epoch;
         return entry;
       }
     }
     return undefined;
+  }
+
+  /**
+   * The current row of (pid, pidns) and its seq, into found*, reading only
+   * what proves it (the index, and the row's seq, pid, flags and pidns).
+   */
+  private findCurrent(pid: number, pidns: number): boolean {
+    const shard = shardOf(pid, pidns, this.tables.length);
+    const t = this.tables[shard]!;
+    const seqs = t.seq;
+    for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
+      const v1 = t.indexVersion();
+      if ((v1 & 1) !== 0) {
+        backoff(attempt);
+        continue;
+      }
+      const row = t.lookup(pid, pidns);
+      if (t.indexVersion() !== v1) {
+        backoff(attempt);
+        continue;
+      }
+      if (row < 0) return false;
+      const s1 = Atomics.load(seqs, row);
+      if ((s1 & 1) !== 0) {
+        backoff(attempt);
+        continue;
+      }
+      const current = t.pid[row] === pid && (t.flags[row]! & F_CURRENT) !== 0 && t.pidnsOf(row) === pidns;
+      // not current at s1: the row changed hands between the probe and the read, probe again
+      if (Atomics.load(seqs, row) !== s1 || !current) continue;
+      this.foundShard = shard;
+      this.foundRow = row;
+      this.foundSeq = s1;
+      return true;
+    }
+    return false;
+  }
+
+  /**
+   * Whether the kept entry `e` of (shard, row) and its whole chain were
+   * read from the rows as they are now: each level's row at the version its
+   * entry was made from, up to a top that was a top by its own row (a
+   * parent in another shard that was missing or not yet applied is looked
+   * for again).
+   */
+  private chainCurrent(e: ProcessEntry, shard: number, row: number): boolean {
+    for (let n = 0; n <= this.capacityBound; n++) {
+      const d = this.decoders[shard]!;
+      if (d.keptEntry(row, Atomics.load(this.tables[shard]!.seq, row)) !== e) return false;
+      const slot = d.slotOf(row);
+      const up = this.parentShard[shard]![slot]!;
+      if (up === CHAIN_TOP) return e.ancestor === undefined;
+      const a = e.ancestor;
+      if (up === CHAIN_UNSURE || a === undefined) return false;
+      row = this.parentRow[shard]![slot]!;
+      shard = up;
+      e = a;
+    }
+    return false;
   }
 
   /** The entry of a pid and its ancestors, nearest first. */
@@ -464,15 +567,21 @@ export class ProcessView {
       const marks = chain[4 * i + 3]!;
       const d = this.decoders[shard]!;
       const kept = d.cachedEntry(row, seq, entry, marks);
-      if (kept !== undefined) {
-        entry = kept;
-        continue;
+      if (kept !== undefined) entry = kept;
+      else {
+        const e = d.readOne(row, entry, marks);
+        // strings were decoded after the row read: the row must not have changed since
+        if (Atomics.load(this.tables[shard]!.seq, row) !== seq) return undefined;
+        d.remember(row, seq, e, marks);
+        entry = e;
       }
-      const e = d.readOne(row, entry, marks);
-      // strings were decoded after the row read: the row must not have changed since
-      if (Atomics.load(this.tables[shard]!.seq, row) !== seq) return undefined;
-      d.remember(row, seq, e, marks);
-      entry = e;
+      // where this level's ancestor was read, next to its kept entry, for chainCurrent
+      const slot = d.slotOf(row);
+      if (i === n - 1) this.parentShard[shard]![slot] = marks === 0 ? CHAIN_TOP : CHAIN_UNSURE;
+      else {
+        this.parentShard[shard]![slot] = chain[4 * i + 4]!;
+        this.parentRow[shard]![slot] = chain[4 * i + 5]!;
+      }
     }
     return entry;
   }
@@ -484,6 +593,10 @@ export class ProcessView {
     return bigger;
   }
 }
+
+/** parentShard values: the kept entry is the top of its chain by its own row; its chain must be read again. */
+const CHAIN_TOP = -1;
+const CHAIN_UNSURE = -2;
 
 /** How long a reader spins for a link's shard to catch up before returning the chain as far as it goes. */
 const LINK_SPIN_MS = 0.02;

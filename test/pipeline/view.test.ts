@@ -486,3 +486,36 @@ describe('rows read by number (Cursor.load)', () => {
     expect(c.flags & F_USED).toBe(0); // in use with pid 0 would be a torn entry to a scanning reader
   });
 });
+
+describe('kept entries (ProcessView.resolve while the writer goes on)', () => {
+  it('gives the same entry while the rows of its chain are unchanged, and a new one when an ancestor row changes', () => {
+    const r = resolverOf([fork(1, 0, T(1)), fork(300, 1, T(2), '/bin/sh', 2), fork(301, 300, T(3), '/bin/sh', 2)], 5_000_000_000n);
+    const view = new ProcessView(r.table);
+    const first = view.resolve(301)!;
+    expect(first.ancestor!.pid).toBe(300);
+    // a write elsewhere: the write epoch moves, the chain of 301 does not
+    r.applyEvent(fork(400, 1, T(4)));
+    expect(view.resolve(301)).toBe(first);
+    // the parent exits: its row changes, so the child's chain must be read again
+    r.applyEvent(exit(300, T(5), 3));
+    const again = view.resolve(301)!;
+    expect(again).not.toBe(first);
+    expect(again.ancestor!.exitTime).toBe(T(5));
+    expect(again.ancestor!.exitCode).toBe(3);
+    expect(entryChain(again)).toEqual(entryChain(r.resolve(301)));
+    // and the top of the chain changing (init execs) is seen too
+    r.applyEvent(exec(1, T(6), '/lib/systemd/systemd', 9));
+    expect(view.resolve(301)!.ancestor!.ancestor!.exitTime).toBe(T(6)); // the image 300 forked from was replaced
+    expect(entryChain(view.resolve(301))).toEqual(entryChain(r.resolve(301)));
+  });
+
+  it('ProcessResolver.resolve gives the same entry while nothing is written, and sees a process leave the cache', () => {
+    const r = resolverOf([fork(1, 0, T(1)), fork(300, 1, T(2)), exit(300, T(3))], 0n);
+    const e = r.resolve(300)!;
+    expect(r.resolve(300)).toBe(e);
+    expect(e.exitTime).toBe(T(3));
+    // the exited entry leaves the cache without a row being written (only the index changes)
+    r.applyEvent(flush(T(4)));
+    expect(r.resolve(300)).toBeUndefined();
+  });
+});
