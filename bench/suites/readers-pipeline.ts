@@ -1,9 +1,7 @@
 // Readers on a reader thread: resolve + walk of the whole ancestor chain per
 // second, on a worker thread of its own reading a 2-shard pipeline's tables
 // through ProcessView (the lock-free reader protocol), while the pipeline
-// applies the standard mix at full speed, and after it is done (idle
-// writers). Baseline: the naive resolver's lookup + walk on the same final
-// state, on this thread.
+// applies the standard mix at full speed, while it is paused, and once done.
 //
 // Threads: a writer thread hosts the pipeline (createPipeline: its router,
 // and its two shard worker threads) and replays the stream pass after pass
@@ -21,36 +19,26 @@
 // same tables (same index and its version, same row versions, links between
 // the two shards).
 //
-// Cases:
-// - cursor-applying: Cursor.seek(pid) + up() to the top, the allocation-free
-//   API, while the writers apply;
-// - object-applying: ProcessView.resolve(pid) and its .ancestor chain (a
-//   ProcessEntry per row), while the writers apply;
-// - cursor-idle: Cursor.seek + up() once the pipeline is done, with the
-//   default ProcessView.
-// The two cases while applying are gated only on a machine with 4 cores or
-// more (writer's router, two shard workers, reader): on 2 cores their rounds
-// vary by ±30-55% with the scheduler and the gate could only call them
-// noisy.
-//
-// While the writers apply, the reader's ProcessView has linkWaitMs 0: it
-// follows a link into the other shard without waiting for that shard to
-// catch up. With the default options, each such step waits until the
-// parent's shard has applied everything dispatched to it when the link was
-// read (ProcessView.waitCaughtUp): the shard's whole ring backlog, several
-// ms while the writers are busy, on most walks. That figure is measured once
-// per run, untimed, for a fixed time (DEFAULT_VIEW_MS), and shown in the
-// info line of cursor-applying (defaultViewLookupsPerSec); as a case it
-// would take minutes. The rows read here are final long before (two passes),
-// so both views return the same chains.
+// Cases (issue 11: the applying cases are ratios to the same reader with
+// the writers paused, in the same run, batch by batch (ABBA)):
+// - cursor-applying: Cursor.seek(pid) + up() to the top while the writers
+//   apply, vs the same with the writers paused (threads up, nothing
+//   written);
+// - object-applying: ProcessView.resolve(pid) (the default options) and its
+//   .ancestor chain, while the writers apply vs paused;
+// - cursor-idle, object-idle: the same once the pipeline is done, vs the
+//   naive Map's lookup + walk on this thread.
+// The latency of single lookups while applying (p50, p99, p99.9, max) is
+// measured once per applying case, untimed, for a fixed time
+// (LATENCY_MS), each lookup timed on the reader thread, and shown in the
+// case's info.
 //
 // The writer and reader threads run this same compiled file: started with a
 // `benchWorker` in workerData, the module does that thread's work instead of
 // being a suite.
 
-import { availableParallelism } from 'node:os';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import { shardOf, type PipelineHandles } from '../../src/cache/shards.js';
+import { PipelineControl, shardOf, type PipelineHandles } from '../../src/cache/shards.js';
 import { ProcessView } from '../../src/cache/view.js';
 import { createPipeline } from '../../src/pipeline/pipeline.js';
 import { NaiveResolver } from '../naive-resolver.js';
@@ -68,10 +56,12 @@ const SHARDS = 2;
 const CAPACITY = 1 << 18;
 /** Records per chunk the writer's source yields (its pause/stop granularity). */
 const WRITER_CHUNK = 10_000;
-/** Lookups per batch (object API: ~15x slower per lookup). */
-const LOOKUPS = { cursor: 20_000, object: 2_000 } as const;
-/** How long the diagnostic run with the default link wait lasts (see cursor-applying). */
-const DEFAULT_VIEW_MS = { quick: 300, full: 2000 } as const;
+/** Lookups per batch. */
+const LOOKUPS = { cursor: 20_000, object: 10_000 } as const;
+/** How long the untimed latency run of an applying case lasts. */
+const LATENCY_MS = { quick: 300, full: 2000 } as const;
+/** Lookups timed one by one in a latency run, at most. */
+const LATENCY_MAX = 1 << 21;
 
 // Reader command block (Int32Array words).
 const R_GO = 0; // generation, bumped by the main thread to start a batch
@@ -81,23 +71,17 @@ const R_COUNT = 3; // lookups in the batch
 const R_PID_BASE = 4; // added to every pid (the pass's pid offset)
 const R_STEPS = 5; // out: rows visited (chain lengths summed)
 const R_MISSES = 6; // out: pids not found
-const R_VIEW = 10; // VIEW_DEFAULT | VIEW_NO_WAIT
-const R_TIMEBOX_MS = 11; // > 0: look up until this many ms have passed, count in R_DONE_LOOKUPS
+const R_TIMEBOX_MS = 11; // > 0: look up until this many ms have passed, each lookup timed (latency run)
 const R_DONE_LOOKUPS = 12; // out: lookups done
 const R_FOUND_AGAIN = 13; // out, cumulative: cursor misses found by an immediate second seek
 const R_MISS_INDEX_BUSY = 14; // out, cumulative: cursor misses seen while the index version was odd
-// out, per view v, cumulative: at R_COUNTERS + 4v + one of these
-const R_COUNTERS = 16;
-const C_STALE = 0; // walks started again because a row changed under the reader
-const C_LINKS = 1; // view.lineageIncomplete
-const C_RETRIES = 2; // cursor read retries
+const R_STALE = 16; // out, cumulative: walks started again because a row changed under the reader
+const R_INCOMPLETE = 17; // out, cumulative: view.lineageIncomplete (chains returned before a link's shard applied it)
+const R_RETRIES = 18; // out, cumulative: cursor read retries
+const R_INCOMPLETE_LOOKUPS = 19; // out, cumulative: object lookups whose chain says lineageIncomplete
 const R_WORDS = 32;
 const MODE_CURSOR = 0;
 const MODE_OBJECT = 1;
-/** ProcessView with its default options: a link into another shard waits (up to 50 ms) until that shard caught up. */
-const VIEW_DEFAULT = 0;
-/** ProcessView with linkWaitMs 0: links are followed without waiting. */
-const VIEW_NO_WAIT = 1;
 
 interface WriterData {
   benchWorker: 'writer';
@@ -111,6 +95,8 @@ interface ReaderData {
   handles: PipelineHandles;
   pids: Int32Array;
   command: SharedArrayBuffer;
+  /** Latency run: each lookup's duration in µs (Float64Array). */
+  latencies: SharedArrayBuffer;
 }
 
 // ------------------------------------------------------------------ writer thread
@@ -139,29 +125,32 @@ async function writerThread(d: WriterData): Promise<void> {
 
 function readerThread(d: ReaderData): void {
   const cmd = new Int32Array(d.command);
-  const views = [new ProcessView(d.handles), new ProcessView(d.handles, { linkWaitMs: 0 })];
-  const cursors = views.map((v) => v.cursor());
+  const lat = new Float64Array(d.latencies);
+  // the default options: what a rule engine attaching a view gets
+  const view = new ProcessView(d.handles);
+  const c = view.cursor();
   const pids = d.pids;
-  const stale = [0, 0];
+  let stale = 0;
+  let incompleteLookups = 0;
   parentPort!.postMessage({ type: 'ready', tid: selfThreadId() });
   for (let gen = 0; ; ) {
     Atomics.wait(cmd, R_GO, gen);
     gen = Atomics.load(cmd, R_GO);
     if (gen < 0) return;
-    const v = cmd[R_VIEW]!;
-    const view = views[v]!;
-    const c = cursors[v]!;
     const timebox = cmd[R_TIMEBOX_MS]!;
+    const timed = timebox > 0;
     const deadline = performance.now() + timebox;
-    const n = timebox > 0 ? 0x7fffffff : cmd[R_COUNT]!;
+    const n = timed ? LATENCY_MAX : cmd[R_COUNT]!;
     const base = cmd[R_PID_BASE]!;
+    const cursor = cmd[R_MODE] === MODE_CURSOR;
     let steps = 0;
     let misses = 0;
     let i = 0;
-    if (cmd[R_MODE] === MODE_CURSOR) {
-      for (; i < n; i++) {
-        if (timebox > 0 && performance.now() > deadline) break;
-        const pid = pids[i % pids.length]! + base;
+    for (; i < n; i++) {
+      const pid = pids[i % pids.length]! + base;
+      const t0 = timed ? performance.now() : 0;
+      if (timed && t0 > deadline) break;
+      if (cursor) {
         for (let attempt = 0; attempt < 8; attempt++) {
           if (!c.seek(pid)) {
             misses++;
@@ -177,24 +166,27 @@ function readerThread(d: ReaderData): void {
             steps += k;
             break;
           }
-          stale[v]!++; // a row changed under the walk: start again
+          stale++; // a row changed under the walk: start again
         }
-      }
-    } else {
-      for (; i < n; i++) {
-        if (timebox > 0 && performance.now() > deadline) break;
-        const e0 = view.resolve(pids[i % pids.length]! + base);
+      } else {
+        const e0 = view.resolve(pid);
         if (e0 === undefined) misses++;
-        for (let e = e0; e !== undefined; e = e.ancestor) steps++;
+        let incomplete = false;
+        for (let e = e0; e !== undefined; e = e.ancestor) {
+          incomplete ||= e.lineageIncomplete;
+          steps++;
+        }
+        if (incomplete) incompleteLookups++;
       }
+      if (timed) lat[i] = (performance.now() - t0) * 1000;
     }
     cmd[R_DONE_LOOKUPS] = i;
     cmd[R_STEPS] = steps;
     cmd[R_MISSES] = misses;
-    const at = R_COUNTERS + 4 * v;
-    cmd[at + C_STALE] = stale[v]!;
-    cmd[at + C_LINKS] = view.lineageIncomplete;
-    cmd[at + C_RETRIES] = c.retries;
+    cmd[R_STALE] = stale;
+    cmd[R_INCOMPLETE] = view.lineageIncomplete;
+    cmd[R_RETRIES] = c.retries;
+    cmd[R_INCOMPLETE_LOOKUPS] = incompleteLookups;
     Atomics.store(cmd, R_DONE, gen);
     Atomics.notify(cmd, R_DONE);
   }
@@ -223,6 +215,8 @@ class World {
   readerTid = -1;
   readonly shared = new Int32Array(new SharedArrayBuffer(16));
   readonly cmd = new Int32Array(new SharedArrayBuffer(4 * R_WORDS));
+  private control: PipelineControl | undefined;
+  readonly latencies = new Float64Array(new SharedArrayBuffer(8 * LATENCY_MAX));
   private gen = 0;
   private finished: Promise<Record<string, number>> | undefined;
   writerSummary: Record<string, number> = {};
@@ -258,6 +252,7 @@ class World {
         if (m.type === 'handles') resolve(m.handles!);
       });
     });
+    this.control = new PipelineControl(handles.control, SHARDS);
     this.finished = new Promise((resolve, reject) => {
       writer.once('error', reject);
       writer.on('message', (m: { type: string } & Record<string, number>) => {
@@ -266,7 +261,13 @@ class World {
     });
     this.finished.catch(() => undefined);
     const reader = new Worker(url, {
-      workerData: { benchWorker: 'reader', handles, pids: this.pids, command: this.cmd.buffer } satisfies ReaderData,
+      workerData: {
+        benchWorker: 'reader',
+        handles,
+        pids: this.pids,
+        command: this.cmd.buffer,
+        latencies: this.latencies.buffer as SharedArrayBuffer,
+      } satisfies ReaderData,
     });
     this.reader = reader;
     reader.unref();
@@ -292,6 +293,8 @@ class World {
     if (this.state !== 'writing') return;
     Atomics.store(this.shared, PassWord.COMMAND, PAUSE);
     while (Atomics.load(this.shared, PassWord.PAUSED) !== 1) await sleep(2);
+    // and the shard workers have applied what was routed before: nothing is written while paused
+    for (let s = 0; s < SHARDS; s++) while (!this.control!.hasApplied(s, -1)) await sleep(1);
     this.state = 'paused';
   }
 
@@ -307,14 +310,28 @@ class World {
     this.state = 'done';
   }
 
-  /** One batch on the reader thread (count lookups, or as many as fit in timeboxMs); returns rows visited. */
-  read(mode: number, view: number, count: number, pass: number, timeboxMs = 0): number {
+  /** One batch of `count` lookups on the reader thread; returns rows visited. */
+  read(mode: number, count: number, pass: number): number {
     const cmd = this.cmd;
     cmd[R_MODE] = mode;
-    cmd[R_VIEW] = view;
     cmd[R_COUNT] = count;
-    cmd[R_TIMEBOX_MS] = timeboxMs;
+    cmd[R_TIMEBOX_MS] = 0;
     cmd[R_PID_BASE] = pass * PASS_PID_STRIDE;
+    return this.go();
+  }
+
+  /** Lookups for `ms`, each timed: the latency of single lookups in µs, sorted. */
+  latency(mode: number, pass: number, ms: number): Float64Array {
+    const cmd = this.cmd;
+    cmd[R_MODE] = mode;
+    cmd[R_TIMEBOX_MS] = ms;
+    cmd[R_PID_BASE] = pass * PASS_PID_STRIDE;
+    this.go();
+    return this.latencies.slice(0, cmd[R_DONE_LOOKUPS]!).sort();
+  }
+
+  private go(): number {
+    const cmd = this.cmd;
     const gen = ++this.gen;
     Atomics.store(cmd, R_GO, gen);
     Atomics.notify(cmd, R_GO);
@@ -352,87 +369,156 @@ function walkNaive(r: NaiveResolver, pids: Int32Array, n: number): number {
   return steps;
 }
 
-function readerCase(
-  name: string,
-  world: World,
-  mode: number,
-  applying: boolean,
-  naive: NaiveResolver,
-  pids: Int32Array,
-  defaultViewMs: number,
-): BenchCase {
+/** The value at quantile q of sorted values. */
+function quantile(sorted: Float64Array, q: number): number {
+  return sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+}
+
+/** What the reader thread did over a case: its counters' growth, its CPU time per batch. */
+class ReaderTally {
+  private start: Int32Array | undefined;
+  readonly cpuMs: number[] = [];
+  readonly waitMs: number[] = [];
+  readonly wallMs: number[] = [];
+  lookups = 0;
+  steps = 0;
+  misses = 0;
+
+  constructor(private readonly world: World) {}
+
+  /** Before the first batch (untimed): where the reader's counters start. */
+  before(): void {
+    this.start ??= this.world.cmd.slice();
+  }
+
+  /**
+   * One batch; the reader's CPU time for it is read around it, while the
+   * reader sleeps (~10 µs each, in a batch of tens of ms).
+   */
+  batch(mode: number, count: number, pass: number): number {
+    const t0 = performance.now();
+    const c0 = threadTime(this.world.readerTid);
+    const s = this.world.read(mode, count, pass);
+    const c1 = threadTime(this.world.readerTid);
+    this.wallMs.push(performance.now() - t0);
+    this.cpuMs.push((c1.runNs - c0.runNs) / 1e6);
+    this.waitMs.push((c1.waitNs - c0.waitNs) / 1e6);
+    this.misses += this.world.cmd[R_MISSES]!;
+    this.steps += s;
+    this.lookups += count;
+    return s;
+  }
+
+  /** Growth of a cumulative reader counter over the case. */
+  grown(word: number): number {
+    return this.world.cmd[word]! - (this.start?.[word] ?? 0);
+  }
+
+  info(prefix: string, count: number): Record<string, number> {
+    const n = Math.min(this.cpuMs.length, this.wallMs.length);
+    const cpu = median(this.cpuMs.slice(0, n));
+    const wall = median(this.wallMs.slice(0, n));
+    return {
+      // lookups per second of the reader thread's own CPU time (as if it had a core to itself)
+      [`${prefix}LookupsPerReaderCpuSec`]: Math.round((count * 1000) / cpu),
+      [`${prefix}ReaderBusyPct`]: Number(((100 * cpu) / wall).toFixed(1)),
+      [`${prefix}ReaderRunqWaitPct`]: Number(((100 * median(this.waitMs.slice(0, n))) / wall).toFixed(1)),
+      [`${prefix}ChainLength`]: Number((this.steps / Math.max(1, this.lookups)).toFixed(2)),
+      [`${prefix}Misses`]: this.misses,
+    };
+  }
+}
+
+/**
+ * A case while the writers apply: the reader's batches with the writers
+ * running (candidate) against the same batches with the writers paused
+ * (baseline), alternated, so the ratio is the share of its idle rate a
+ * reader keeps while the tables are written.
+ */
+function applyingCase(name: string, world: World, mode: number, latencyMs: number): BenchCase {
   const count = mode === MODE_CURSOR ? LOOKUPS.cursor : LOOKUPS.object;
-  // while writing: links followed without waiting (see the suite's comment); idle: the default view
-  const view = applying ? VIEW_NO_WAIT : VIEW_DEFAULT;
-  let diagnostic: Record<string, number> | undefined;
-  // while writing, four busy threads share the cores of a small machine: gated only with a core each
-  const gated = !applying || availableParallelism() >= 4;
+  const applying = new ReaderTally(world);
+  const paused = new ReaderTally(world);
+  let latency: Record<string, number> = {};
   let pass = 0;
-  let steps = 0;
-  let lookups = 0;
-  let naiveSteps = 0;
-  let naiveLookups = 0;
-  let misses = 0;
-  const cpuMs: number[] = [];
-  const waitMs: number[] = [];
-  const wallMs: number[] = [];
-  let last = { runNs: Number.NaN, waitNs: Number.NaN };
-  let pending = false;
-  // the reader's counters are cumulative over cases: this case's are the difference
-  let start: { stale: number; retries: number; links: number; foundAgain: number; indexBusy: number } | undefined;
   return {
     name,
     opsPerBatch: count,
-    gated,
     candidate: {
-      label: `reader thread, ${mode === MODE_CURSOR ? 'Cursor' : 'ProcessView.resolve'}`,
+      label: `reader thread, ${mode === MODE_CURSOR ? 'Cursor' : 'ProcessView.resolve'}, 2 shards applying`,
       async prepare() {
-        if (applying) await world.writing();
-        else await world.idle();
-        pass = applying ? world.currentPass() : world.pass;
-        if (applying && mode === MODE_CURSOR && diagnostic === undefined && defaultViewMs > 0) {
-          // untimed diagnostic, once: the same walks with ProcessView's default link wait
-          const t0 = performance.now();
-          const links = R_COUNTERS + 4 * VIEW_DEFAULT + C_LINKS;
-          const before = world.cmd[links]!;
-          const s = world.read(MODE_CURSOR, VIEW_DEFAULT, 0, pass, defaultViewMs);
-          const ms = performance.now() - t0;
-          const done = world.cmd[R_DONE_LOOKUPS]!;
-          diagnostic = {
-            defaultViewLookupsPerSec: Math.round((done * 1000) / ms),
-            defaultViewLookups: done,
-            defaultViewChainLength: Number((s / Math.max(1, done)).toFixed(2)),
-            defaultViewLinkWaitTimeouts: world.cmd[links]! - before,
+        await world.writing();
+        pass = world.currentPass();
+        if (latencyMs > 0 && latency.lookups === undefined && applying.lookups > 0) {
+          // untimed, once, after a first batch (warm): each lookup timed on the reader thread while the writers apply
+          const incompleteBefore = world.cmd[R_INCOMPLETE_LOOKUPS]!;
+          const sorted = world.latency(mode, pass, latencyMs);
+          const us = (x: number) => Number(x.toFixed(1));
+          latency = {
+            lookups: sorted.length,
+            p50Us: us(quantile(sorted, 0.5)),
+            p99Us: us(quantile(sorted, 0.99)),
+            p999Us: us(quantile(sorted, 0.999)),
+            maxUs: us(sorted[sorted.length - 1] ?? Number.NaN),
+            ...(mode === MODE_OBJECT
+              ? { lineageIncompletePct: Number(((100 * (world.cmd[R_INCOMPLETE_LOOKUPS]! - incompleteBefore)) / Math.max(1, sorted.length)).toFixed(2)) }
+              : {}),
           };
-          last = threadTime(world.readerTid);
         }
-        const at = R_COUNTERS + 4 * view;
-        start ??= {
-          stale: world.cmd[at + C_STALE]!,
-          retries: world.cmd[at + C_RETRIES]!,
-          links: world.cmd[at + C_LINKS]!,
-          foundAgain: world.cmd[R_FOUND_AGAIN]!,
-          indexBusy: world.cmd[R_MISS_INDEX_BUSY]!,
-        };
-        // the reader's CPU time for the last batch, read while it sleeps
-        const t = threadTime(world.readerTid);
-        if (pending) {
-          cpuMs.push((t.runNs - last.runNs) / 1e6);
-          waitMs.push((t.waitNs - last.waitNs) / 1e6);
-        }
-        last = t;
-        pending = false;
+        applying.before();
       },
-      batch() {
-        const t0 = performance.now();
-        const s = world.read(mode, view, count, pass);
-        misses += world.cmd[R_MISSES]!;
-        wallMs.push(performance.now() - t0);
-        pending = true;
-        steps += s;
-        lookups += count;
-        return s;
+      batch: () => applying.batch(mode, count, pass),
+    },
+    baseline: {
+      label: 'the same reader, writers paused',
+      async prepare() {
+        await world.pause();
+        pass = world.currentPass();
+        paused.before();
       },
+      batch: () => paused.batch(mode, count, pass),
+    },
+    info() {
+      return {
+        ...applying.info('applying', count),
+        ...paused.info('paused', count),
+        ...Object.fromEntries(Object.entries(latency).map(([k, v]) => [`latency${k[0]!.toUpperCase()}${k.slice(1)}`, v])),
+        // walks started again because a row changed under them; row or index reads retried (seqlock)
+        staleRestarts: applying.grown(R_STALE) + paused.grown(R_STALE),
+        readRetries: applying.grown(R_RETRIES) + paused.grown(R_RETRIES),
+        // links whose shard had not applied them yet after the spin: chains returned marked lineageIncomplete
+        linksNotYetApplied: applying.grown(R_INCOMPLETE) + paused.grown(R_INCOMPLETE),
+        ...(mode === MODE_CURSOR
+          ? {
+              missesIndexBusy: applying.grown(R_MISS_INDEX_BUSY) + paused.grown(R_MISS_INDEX_BUSY),
+              missesFoundAgain: applying.grown(R_FOUND_AGAIN) + paused.grown(R_FOUND_AGAIN),
+            }
+          : {}),
+        pass,
+      };
+    },
+    async teardown() {
+      await world.pause();
+    },
+  };
+}
+
+/** A case once the pipeline is done: the reader thread against the naive Map's lookup + walk on this thread. */
+function idleCase(name: string, world: World, mode: number, naive: NaiveResolver, pids: Int32Array, last: boolean): BenchCase {
+  const count = mode === MODE_CURSOR ? LOOKUPS.cursor : LOOKUPS.object;
+  const reader = new ReaderTally(world);
+  let naiveSteps = 0;
+  let naiveLookups = 0;
+  return {
+    name,
+    opsPerBatch: count,
+    candidate: {
+      label: `reader thread, ${mode === MODE_CURSOR ? 'Cursor' : 'ProcessView.resolve'}, pipeline done`,
+      async prepare() {
+        await world.idle();
+        reader.before();
+      },
+      batch: () => reader.batch(mode, count, world.pass),
     },
     baseline: {
       label: 'naive Map, this thread',
@@ -444,40 +530,15 @@ function readerCase(
       },
     },
     info() {
-      const cmd = world.cmd;
-      const at = R_COUNTERS + 4 * view;
-      const n = Math.min(cpuMs.length, wallMs.length);
-      const cpu = median(cpuMs.slice(0, n));
-      const f = (x: number) => Number(x.toFixed(2));
       return {
-        // lookups per second of the reader thread's own CPU time (as if it had a core to itself)
-        lookupsPerReaderCpuSec: Math.round((count * 1000) / cpu),
-        readerBusyPct: Number(((100 * cpu) / median(wallMs.slice(0, n))).toFixed(1)),
-        readerRunqWaitPct: Number(((100 * median(waitMs.slice(0, n))) / median(wallMs.slice(0, n))).toFixed(1)),
-        lookups,
-        chainLength: f(steps / Math.max(1, lookups)),
-        naiveChainLength: f(naiveSteps / Math.max(1, naiveLookups)),
-        misses,
-        ...(mode === MODE_CURSOR
-          ? {
-              missesIndexBusy: cmd[R_MISS_INDEX_BUSY]! - (start?.indexBusy ?? 0),
-              missesFoundAgain: cmd[R_FOUND_AGAIN]! - (start?.foundAgain ?? 0),
-            }
-          : {}),
-        // walks started again because a row changed under them; row or index reads retried (seqlock)
-        staleRestarts: cmd[at + C_STALE]! - (start?.stale ?? 0),
-        readRetries: cmd[at + C_RETRIES]! - (start?.retries ?? 0),
-        // no-wait view: links followed before the parent's shard had caught up; default view: waits given up after 50 ms
-        [view === VIEW_NO_WAIT ? 'linksFollowedEarly' : 'linkWaitTimeouts']: cmd[at + C_LINKS]! - (start?.links ?? 0),
-        pass,
-        ...(diagnostic ?? {}),
-        ...(applying ? {} : world.writerSummary),
+        ...reader.info('idle', count),
+        naiveChainLength: Number((naiveSteps / Math.max(1, naiveLookups)).toFixed(2)),
+        pass: world.pass,
+        ...world.writerSummary,
       };
     },
     async teardown() {
-      // the threads stay for the next case, paused (nothing runs meanwhile); ended after the idle case
-      if (world.state === 'done') await world.close();
-      else await world.pause();
+      if (last) await world.close();
     },
   };
 }
@@ -487,7 +548,7 @@ const suite: BenchSuite = {
   order: 70,
   unit: 'lookups',
   description:
-    'resolve + ancestor walk on a reader thread (Cursor; ProcessView.resolve) of a 2-shard pipeline while it applies the standard mix at full speed, and once done; vs the naive Map on this thread',
+    'resolve + ancestor walk on a reader thread (Cursor; ProcessView.resolve) of a 2-shard pipeline: while it applies the standard mix at full speed vs paused, and once done vs the naive Map on this thread',
   async setup(ctx) {
     if (current) await current.close();
     const events = modeStream(ctx);
@@ -506,9 +567,10 @@ const suite: BenchSuite = {
     const world = new World(bytes, enc, pids);
     current = world;
     return [
-      readerCase('cursor-applying', world, MODE_CURSOR, true, naive, pids, DEFAULT_VIEW_MS[ctx.mode]),
-      readerCase('object-applying', world, MODE_OBJECT, true, naive, pids, 0),
-      readerCase('cursor-idle', world, MODE_CURSOR, false, naive, pids, 0),
+      applyingCase('cursor-applying', world, MODE_CURSOR, LATENCY_MS[ctx.mode]),
+      applyingCase('object-applying', world, MODE_OBJECT, LATENCY_MS[ctx.mode]),
+      idleCase('cursor-idle', world, MODE_CURSOR, naive, pids, false),
+      idleCase('object-idle', world, MODE_OBJECT, naive, pids, true),
     ];
   },
 };
