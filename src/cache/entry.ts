@@ -116,6 +116,22 @@ export class EntryDecoder {
     else this.ctx.put(id, value as readonly string[]);
   }
 
+  /** A path, comm or interpreter by string id (decoded once per id and generation). */
+  textOf(id: number): string {
+    return this.text.get(id);
+  }
+
+  /** An argv or envp list by string id. */
+  listOf(id: number): readonly string[] {
+    return this.lists.get(id);
+  }
+
+  /** A credential set by id, with user and group names. */
+  credentialsOf(id: number): Readonly<EntryCredentials> {
+    this.checkUsers();
+    return this.creds.get(id);
+  }
+
   private checkUsers(): void {
     if (this.users.version !== this.usersVersion) {
       this.usersVersion = this.users.version;

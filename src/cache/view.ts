@@ -24,7 +24,7 @@ import {
   type ProcessTableHandles,
 } from './table.js';
 import { timeLess } from './time-words.js';
-import type { ProcessEntry } from './types.js';
+import type { EntryCredentials, ProcessEntry } from './types.js';
 import { UserNames } from './users.js';
 
 export interface ViewOptions {
@@ -37,6 +37,11 @@ export interface ViewOptions {
   /** How long a reader may sleep for a lagging shard before returning a chain marked lineageIncomplete (default 0: only a ~20 µs spin). */
   linkWaitMs?: number;
 }
+
+/** What Cursor.decoded decodes. */
+const DECODE_TEXT = 0;
+const DECODE_LIST = 1;
+const DECODE_CREDS = 2;
 
 /** Bound on retries of one read before the reader reports the row as unreadable. */
 const MAX_RETRIES = 1000;
@@ -212,6 +217,47 @@ export class Cursor {
     return this.markStale();
   }
 
+  /**
+   * What the row at the cursor holds, decoded (and cached per string id by
+   * the view): its path, comm, argv and credentials. Decoded after the row
+   * read, so checked against the row's version: undefined, with `stale`
+   * set, when the row changed since seek()/up()/load() (read it again).
+   */
+  path(): string | undefined {
+    return this.decoded(DECODE_TEXT, this.pathId) as string | undefined;
+  }
+
+  comm(): string | undefined {
+    return this.decoded(DECODE_TEXT, this.commId) as string | undefined;
+  }
+
+  argv(): readonly string[] | undefined {
+    return this.decoded(DECODE_LIST, this.argvId) as readonly string[] | undefined;
+  }
+
+  credentials(): Readonly<EntryCredentials> | undefined {
+    return this.decoded(DECODE_CREDS, this.credsId) as Readonly<EntryCredentials> | undefined;
+  }
+
+  /** The value of a string id of the row, if the row is still at the version the cursor read; else undefined (stale). */
+  private decoded(kind: number, id: number): unknown {
+    if (this.walkOnly) throw new Error("the view's own cursor holds no string ids");
+    const d = this.view.decoderOf(this.shard);
+    let value: unknown;
+    let failure: unknown;
+    try {
+      value = kind === DECODE_TEXT ? d.textOf(id) : kind === DECODE_LIST ? d.listOf(id) : d.credentialsOf(id);
+    } catch (err) {
+      failure = err; // the id may have been freed and reused meanwhile: decided by the version below
+    }
+    if (Atomics.load(this.view.tables[this.shard]!.seq, this.row) !== this.seq) {
+      this.stale = true;
+      return undefined;
+    }
+    if (failure !== undefined) throw failure;
+    return value;
+  }
+
   private markStale(): false {
     this.stale = true;
     return false;
@@ -344,6 +390,11 @@ export class ProcessView {
 
   cursor(): Cursor {
     return new Cursor(this);
+  }
+
+  /** The entry decoder (and its caches of decoded strings) of a shard. */
+  decoderOf(shard: number): EntryDecoder {
+    return this.decoders[shard]!;
   }
 
   /**

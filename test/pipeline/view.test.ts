@@ -74,9 +74,9 @@ function cursorFields(view: ProcessView, c: Cursor) {
     exitTime: c.exitTime,
     exitCode: c.exitCode,
     inode: c.inode,
-    path: t.strings.decode(c.pathId),
-    comm: t.strings.decode(c.commId),
-    argv: t.strings.decodeList(c.argvId),
+    path: c.path(),
+    comm: c.comm(),
+    argv: c.argv() && [...c.argv()!],
     isExec: (c.flags & F_IS_EXEC) !== 0,
   };
 }
@@ -202,6 +202,25 @@ describe('Cursor over one table (ProcessView of a ProcessResolver table)', () =>
     expect(c.pid).toBe(1);
   });
 
+  it('decodes what the cursor points at (path, comm, argv, credentials), and says stale when the row changed since the read', () => {
+    const r = resolverOf([fork(1, 0, T(1)), fork(300, 1, T(2), '/bin/sh', 2, ['sh', '-c', 'x']), exit(300, T(3)), flush(T(4))]);
+    r.applyEvent(fork(301, 1, T(5), '/bin/bash', 3, ['bash']));
+    const view = new ProcessView(r.table);
+    const c = view.cursor();
+    expect(c.seek(301)).toBe(true);
+    expect({ path: c.path(), comm: c.comm(), argv: c.argv() }).toEqual({ path: '/bin/bash', comm: 'bash', argv: ['bash'] });
+    expect(c.credentials()).toEqual(r.resolve(301)!.credentials);
+    expect(c.stale).toBe(false);
+    // the row is freed and taken by another process after the read
+    r.applyEvent(exit(301, T(6)));
+    r.applyEvent(flush(T(7)));
+    r.applyEvent(fork(302, 1, T(8), '/bin/ls', 4, ['ls']));
+    expect(c.path()).toBeUndefined();
+    expect(c.stale).toBe(true);
+    expect(c.seek(302)).toBe(true);
+    expect(c.path()).toBe('/bin/ls');
+  });
+
   it('reports stale on up() when the cursor row itself was freed and reused by another process', () => {
     const events = [fork(1, 0, T(1)), fork(300, 1, T(2))];
     const r = resolverOf(events);
@@ -267,7 +286,7 @@ describe('ProcessView over a finished 2-shard pipeline', () => {
     expect(c.flags & F_REMOTE_PARENT).toBe(F_REMOTE_PARENT);
     expect(c.up()).toBe(true);
     expect(c.shard).toBe(0);
-    expect({ pid: c.pid, path: view.tables[0]!.strings.decode(c.pathId), exitTime: c.exitTime }).toEqual({
+    expect({ pid: c.pid, path: c.path(), exitTime: c.exitTime }).toEqual({
       pid: shell,
       path: '/bin/sh',
       exitTime: T(7), // replaced by bash after the fork
