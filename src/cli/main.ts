@@ -2,7 +2,9 @@
 
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ProcessResolver } from '../cache/resolver.js';
+import { ForklineError } from '../errors.js';
 import { ConfigError, loadConfig } from '../ops/config.js';
+import { OutputFile, OutputFileError } from '../pipeline/output-file.js';
 import { dump, resolve, status, tree } from './query-commands.js';
 import { run, SOURCES } from './run.js';
 import { replay, synth } from './stream-commands.js';
@@ -58,6 +60,16 @@ function runFlags(o: Record<string, unknown>): Record<string, unknown> {
   };
 }
 
+/** Errors that are the user's input, not a bug: printed as one line, no stack. */
+function userError(err: unknown): err is Error & { code?: string } {
+  return err instanceof OutputFileError || err instanceof ConfigError || err instanceof ForklineError;
+}
+
+/** Checks every output file a command was given before it does any work. */
+async function checkOutputs(...files: (string | undefined | null)[]): Promise<void> {
+  for (const f of files) if (typeof f === 'string') await OutputFile.check(f);
+}
+
 export async function main(argv: string[]): Promise<number> {
   let code = 0;
   // `forkline tree | head`: a reader that went away is not an error
@@ -103,6 +115,7 @@ export async function main(argv: string[]): Promise<number> {
         process.stdout.write(JSON.stringify(config, null, 2) + '\n');
         return;
       }
+      await checkOutputs(config.record, config.summaryJson);
       code = await run(config, { json: o.json === true });
     });
   const socketOption = ['--socket <path>', 'the agent\'s query socket (default: socket.path of the configuration)'] as const;
@@ -143,6 +156,7 @@ export async function main(argv: string[]): Promise<number> {
         code = 2;
         return;
       }
+      await checkOutputs(o.out);
       code = await dump({ ...o, json: false });
     });
   program
@@ -173,6 +187,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--reorder-rate <f>', 'fraction of adjacent events from different CPUs swapped', fraction('--reorder-rate'))
     .option('--envs', 'include environment variables')
     .action(async (o) => {
+      await checkOutputs(o.out);
       code = await synth(o);
     });
   program
@@ -185,6 +200,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--json', 'print the summary as JSON')
     .option('--summary-json <file>', 'write the summary as JSON to a file')
     .action(async (file: string, o) => {
+      await checkOutputs(o.summaryJson);
       code = await replay({ file, ...o });
     });
   try {
@@ -193,7 +209,16 @@ export async function main(argv: string[]): Promise<number> {
     const e = err as { code?: string; exitCode?: number };
     if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
     if (typeof e.exitCode === 'number') return e.exitCode;
+    if (userError(err)) {
+      process.stderr.write(`forkline ${commandOf(argv)}: ${err.message}${err.code ? ` [${err.code}]` : ''}\n`);
+      return err instanceof ForklineError ? 1 : 2;
+    }
     throw err;
   }
   return code;
+}
+
+/** The subcommand of argv (for messages), skipping the node binary and the script. */
+function commandOf(argv: string[]): string {
+  return argv.slice(2).find((a) => !a.startsWith('-')) ?? '';
 }

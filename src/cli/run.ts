@@ -1,6 +1,5 @@
 // `forkline run`: watch the host live with the best source it allows.
 
-import { writeFile } from 'node:fs/promises';
 import { CacheCore } from '../cache/core.js';
 import { bytesPerRow } from '../cache/table.js';
 import { ProcessView } from '../cache/view.js';
@@ -9,6 +8,7 @@ import { MetricsReporter, pipelineMetricsSource } from '../ops/metrics.js';
 import type { AgentStats } from '../ops/query-protocol.js';
 import { QueryServerError, startQueryServer, type QueryAgent, type QueryServer } from '../ops/query-server.js';
 import { StatsSampler } from '../ops/query-stats.js';
+import { OutputFile } from '../pipeline/output-file.js';
 import { createPipeline, type Pipeline } from '../pipeline/pipeline.js';
 import { CaptureSource, type CaptureKind } from '../pipeline/sources/capture.js';
 import { ProcfsPoller } from '../pipeline/sources/procfs-poll.js';
@@ -138,7 +138,7 @@ function startMetrics(config: ForklineConfig, pipeline: Pipeline, capture?: Capt
 
 async function printSummary(summary: RunSummary, config: ForklineConfig, out: RunOutput): Promise<void> {
   const text = JSON.stringify(summary, null, 2);
-  if (config.summaryJson !== null) await writeFile(config.summaryJson, text + '\n');
+  if (config.summaryJson !== null) await OutputFile.write(config.summaryJson, text + '\n');
   process.stdout.write(out.json ? text + '\n' : formatSummary(summary));
 }
 

@@ -1,7 +1,7 @@
 // `forkline synth` and `forkline replay`: write a synthetic stream to a
 // recording, and apply a recording through the sharded pipeline.
 
-import { writeFile } from 'node:fs/promises';
+import { OutputFile } from '../pipeline/output-file.js';
 import { createPipeline } from '../pipeline/pipeline.js';
 import { ReplaySource, ReplayWriter } from '../pipeline/sources/replay.js';
 import type { SyntheticOptions } from '../pipeline/sources/synthetic/options.js';
@@ -30,10 +30,13 @@ export async function synth(o: SynthOptions): Promise<number> {
       n += chunk.bytes.length;
       bar.update(chunk.streamOffset + chunk.bytes.length, undefined, 0);
     }
-  } finally {
+  } catch (err) {
     bar.stop();
-    await writer.close();
+    await writer.abort(); // no half recording at --out
+    throw err;
   }
+  bar.stop();
+  await writer.close();
   process.stderr.write(`forkline synth: ${o.events} events (seed ${o.seed}) written to ${o.out} (${n} bytes of records)\n`);
   return 0;
 }
@@ -70,7 +73,7 @@ export async function replay(o: ReplayOptions): Promise<number> {
   }
   bar.stop();
   const text = JSON.stringify(summary, null, 2);
-  if (o.summaryJson) await writeFile(o.summaryJson, text + '\n');
+  if (o.summaryJson) await OutputFile.write(o.summaryJson, text + '\n');
   process.stdout.write(o.json ? text + '\n' : formatSummary(summary));
   return code;
 }

@@ -5,6 +5,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { ForklineError } from '../../errors.js';
 import { H_SIZE, MAX_RECORD_SIZE } from '../../record/constants.js';
+import { OutputFile } from '../output-file.js';
 import type { RecordChunk, RecordSource } from '../source.js';
 
 export const REPLAY_MAGIC = 'FORKLINE';
@@ -51,29 +52,44 @@ export function checkHeader(h: Uint8Array, file: string): number {
   return dv.getUint32(12, true);
 }
 
-/** Appends records to a new recording file. */
+/**
+ * Appends records to a new recording file (an OutputFile: mode 0600, never
+ * through a link), which appears at its path when closed.
+ */
 export class ReplayWriter {
   private constructor(
-    private readonly fh: FileHandle,
+    private readonly out: OutputFile,
     readonly file: string,
   ) {}
 
   bytesWritten = REPLAY_HEADER_BYTES;
 
+  /** Throws an OutputFileError when the file cannot be created. */
   static async create(file: string): Promise<ReplayWriter> {
-    const fh = await open(file, 'w', 0o600);
-    await fh.write(header(Date.now()));
-    return new ReplayWriter(fh, file);
+    const out = await OutputFile.create(file);
+    try {
+      await out.write(header(Date.now()));
+    } catch (err) {
+      await out.abort();
+      throw err;
+    }
+    return new ReplayWriter(out, file);
   }
 
   /** Writes whole records (bytes[from, to)). */
   async write(bytes: Uint8Array, from = 0, to = bytes.length): Promise<void> {
-    await this.fh.write(bytes, from, to - from);
+    await this.out.write(bytes, from, to);
     this.bytesWritten += to - from;
   }
 
+  /** Completes the recording: renamed onto its path. */
   async close(): Promise<void> {
-    await this.fh.close();
+    await this.out.commit();
+  }
+
+  /** Drops the recording: its path is left as it was. */
+  async abort(): Promise<void> {
+    await this.out.abort();
   }
 }
 
