@@ -182,8 +182,10 @@ async function serveQueries(config: ForklineConfig, agent: QueryAgent): Promise<
  * agent stays up serving queries until --duration, SIGINT or SIGTERM.
  */
 async function runReplay(config: ForklineConfig, out: RunOutput): Promise<number> {
+  const source = new ReplaySource(config.replay!);
+  await source.check();
   const pipeline = createPipeline({
-    source: new ReplaySource(config.replay!),
+    source,
     shards: config.shards ?? undefined,
     capacity: config.capacity ?? undefined,
     exitedRetention: 3600_000_000_000n, // what was replayed stays resolvable while the agent serves it

@@ -51,9 +51,11 @@ export interface ReplayOptions {
 }
 
 export async function replay(o: ReplayOptions): Promise<number> {
+  const source = new ReplaySource(o.file);
+  await source.check(); // a wrong file or header: its message (main.ts prints it), no pipeline started
   const bar = progressBar('replay');
   const pipeline = createPipeline({
-    source: new ReplaySource(o.file),
+    source,
     shards: o.shards,
     capacity: o.capacity,
     exitedRetention: o.retentionMs !== undefined ? BigInt(Math.round(o.retentionMs * 1e6)) : undefined,

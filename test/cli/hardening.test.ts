@@ -2,8 +2,8 @@
 // writes, bad inputs it refuses; a clear message each time, never a stack.
 
 import { describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -52,5 +52,39 @@ describe('files the command writes', () => {
     expect([d.status, d.stderr]).toEqual([2, expect.stringMatching(/^forkline dump: cannot write .*symbolic link/m)]);
     expect(readFileSync(victim, 'utf8')).toBe('keep');
     expect(readlinkSync(link)).toBe(victim);
+  });
+});
+
+describe('replay of what is not a recording', () => {
+  it('a missing file, a directory, a FIFO with no writer: one line each, exit 1, no stack, no hang', () => {
+    const dir = dirOf();
+    const fifo = join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    mkdirSync(join(dir, 'sub'));
+    for (const [file, why] of [
+      [join(dir, 'missing.fkl'), /no such file/],
+      [join(dir, 'sub'), /it is a directory/],
+      [fifo, /it is a FIFO/],
+    ] as const) {
+      const r = spawnSync(process.execPath, [BIN, 'replay', file], { encoding: 'utf8', timeout: 20_000 });
+      expect(r.error).toBeUndefined(); // not killed by the timeout
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(new RegExp(`^forkline replay: cannot read .*: ${why.source}.*\\[ERR_REPLAY_FILE\\]$`, 'm'));
+      expect(r.stderr).not.toMatch(NO_STACK);
+      expect(r.stdout).toBe('');
+    }
+  });
+
+  it('a header with bytes 12..15 set to 0xffffffff: exit 1 naming the field, not "0 events applied"', () => {
+    const dir = dirOf();
+    const rec = join(dir, 'a.fkl');
+    expect(forkline('synth', '--events', '50', '--out', rec).status).toBe(0);
+    const raw = readFileSync(rec);
+    raw.writeUInt32LE(0xffffffff, 12);
+    writeFileSync(rec, raw);
+    const r = forkline('replay', rec);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/corrupt header: field headerBytes \(bytes 12\.\.15\) is 4294967295/);
+    expect(r.stdout).toBe('');
   });
 });

@@ -2,6 +2,7 @@
 // they were routed (docs/record-format.md, "Versions"). `forkline run --record` and
 // `forkline synth` write them; the replay source reads them back.
 
+import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { ForklineError } from '../../errors.js';
 import { H_SIZE, MAX_RECORD_SIZE } from '../../record/constants.js';
@@ -30,10 +31,24 @@ function header(createdMs: number): Uint8Array {
   return h;
 }
 
-/** Checks a replay header; returns where the records start. */
-export function checkHeader(h: Uint8Array, file: string): number {
+/** What checkHeader compares the header with: the file's size and modification time. */
+export interface RecordingFile {
+  size: number;
+  mtimeMs: number;
+}
+
+/** How far a header's creation time may be after the file's modification time (clocks of two machines). */
+const CREATED_SLACK_MS = 86_400_000;
+
+/**
+ * Checks a replay header against the file it starts; returns where the
+ * records start. Every field is checked: a damaged one is an
+ * ERR_REPLAY_HEADER naming the field and its offset, never an empty stream.
+ */
+export function checkHeader(h: Uint8Array, file: string, f?: RecordingFile): number {
   if (h.length < REPLAY_HEADER_BYTES || Buffer.from(h.subarray(0, 8)).toString('latin1') !== REPLAY_MAGIC) {
-    throw new ForklineError('ERR_REPLAY_HEADER', `${file} is not a forkline recording (no "${REPLAY_MAGIC}" header)`, 0);
+    const short = h.length < REPLAY_HEADER_BYTES ? ` (${f?.size ?? h.length} bytes, shorter than the ${REPLAY_HEADER_BYTES}-byte header)` : '';
+    throw new ForklineError('ERR_REPLAY_HEADER', `${file} is not a forkline recording (no "${REPLAY_MAGIC}" header)${short}`, 0);
   }
   const dv = new DataView(h.buffer, h.byteOffset, h.byteLength);
   const version = dv.getUint32(8, true);
@@ -49,7 +64,43 @@ export function checkHeader(h: Uint8Array, file: string): number {
       version !== REPLAY_VERSION ? 8 : 24,
     );
   }
-  return dv.getUint32(12, true);
+  const bad = (field: string, at: number, value: bigint | number, want: string): never => {
+    throw new ForklineError(
+      'ERR_REPLAY_HEADER',
+      `${file}: corrupt header: field ${field} (bytes ${at}..${at + (field === 'createdMs' ? 7 : 3)}) is ${value}, ${want}`,
+      at,
+    );
+  };
+  const headerBytes = dv.getUint32(12, true);
+  if (headerBytes !== REPLAY_HEADER_BYTES) bad('headerBytes', 12, headerBytes, `a version ${REPLAY_VERSION} header is ${REPLAY_HEADER_BYTES} bytes`);
+  const created = dv.getBigUint64(16, true);
+  if (created === 0n || created > BigInt(Number.MAX_SAFE_INTEGER)) bad('createdMs', 16, created, 'not a time in milliseconds');
+  if (f && Number(created) > f.mtimeMs + CREATED_SLACK_MS) {
+    bad('createdMs', 16, created, `over a day after the file was last written (${new Date(f.mtimeMs).toISOString()})`);
+  }
+  const reserved = dv.getUint32(28, true);
+  if (reserved !== 0) bad('reserved', 28, reserved, 'not 0');
+  return headerBytes;
+}
+
+/** Opens a recording for reading; a missing, unreadable or non-regular file (a FIFO, which would block) is an ERR_REPLAY_FILE. */
+async function openRecording(file: string): Promise<{ fh: FileHandle; size: number; mtimeMs: number }> {
+  let fh: FileHandle;
+  try {
+    // O_NONBLOCK: opening a FIFO does not wait for a writer; fstat then refuses it
+    fh = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === 'ENOENT' ? 'no such file' : e.code === 'EACCES' ? 'permission denied' : `${e.code ?? ''} ${e.message}`.trim();
+    throw new ForklineError('ERR_REPLAY_FILE', `cannot read ${file}: ${why}`);
+  }
+  const st = await fh.stat();
+  if (!st.isFile()) {
+    await fh.close();
+    const kind = st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO' : st.isSocket() ? 'a socket' : 'not a regular file';
+    throw new ForklineError('ERR_REPLAY_FILE', `cannot read ${file}: it is ${kind}; a recording is a regular file (forkline synth, forkline run --record)`);
+  }
+  return { fh, size: st.size, mtimeMs: st.mtimeMs };
 }
 
 /**
@@ -93,7 +144,12 @@ export class ReplayWriter {
   }
 }
 
-/** Reads a recording in chunks of whole records. A file that ends inside a record throws ERR_REPLAY_TRUNCATED with its offset, after every whole record before it. */
+/**
+ * Reads a recording in chunks of whole records. A file that ends inside a
+ * record throws ERR_REPLAY_TRUNCATED with its offset, after every whole
+ * record before it. A chunk's bytes are valid until the next chunk is asked
+ * for (one buffer is reused).
+ */
 export class ReplaySource implements RecordSource {
   readonly name = 'replay';
   readonly replayable = true;
@@ -101,30 +157,46 @@ export class ReplaySource implements RecordSource {
 
   constructor(readonly file: string) {}
 
-  async *chunks(): AsyncIterable<RecordChunk> {
-    const fh = await open(this.file, 'r');
+  /** Checks the file and its header without reading the records (throws what chunks() would first). */
+  async check(): Promise<void> {
+    const { fh, size, mtimeMs } = await openRecording(this.file);
     try {
-      this.totalBytes = (await fh.stat()).size;
       const h = new Uint8Array(REPLAY_HEADER_BYTES);
       const { bytesRead } = await fh.read(h, 0, REPLAY_HEADER_BYTES, 0);
-      let pos = checkHeader(h.subarray(0, bytesRead), this.file);
-      let carry = new Uint8Array(0);
+      checkHeader(h.subarray(0, bytesRead), this.file, { size, mtimeMs });
+    } finally {
+      await fh.close();
+    }
+  }
+
+  async *chunks(): AsyncIterable<RecordChunk> {
+    const { fh, size, mtimeMs } = await openRecording(this.file);
+    try {
+      this.totalBytes = size;
+      const h = new Uint8Array(REPLAY_HEADER_BYTES);
+      const { bytesRead } = await fh.read(h, 0, REPLAY_HEADER_BYTES, 0);
+      let pos = checkHeader(h.subarray(0, bytesRead), this.file, { size, mtimeMs });
+      // one buffer for the whole file: a chunk is routed (copied into the
+      // rings) before the next is read, and what is left of a record that
+      // did not fit (under MAX_RECORD_SIZE) moves to the front
+      const buf = new Uint8Array(READ_CHUNK + MAX_RECORD_SIZE);
+      const dv = new DataView(buf.buffer);
+      let carry = 0;
       for (;;) {
-        const buf = new Uint8Array(carry.length + READ_CHUNK);
-        buf.set(carry, 0);
-        const { bytesRead: n } = await fh.read(buf, carry.length, READ_CHUNK, pos);
+        const { bytesRead: n } = await fh.read(buf, carry, READ_CHUNK, pos);
         pos += n;
-        const end = carry.length + n;
-        const whole = wholeRecords(buf, end);
+        const end = carry + n;
+        const whole = wholeRecords(dv, end);
         const streamOffset = pos - end;
         if (whole > 0) yield { bytes: buf.subarray(0, whole), streamOffset };
-        carry = buf.slice(whole, end);
+        buf.copyWithin(0, whole, end);
+        carry = end - whole;
         if (n === 0) {
-          if (carry.length > 0) {
+          if (carry > 0) {
             throw new ForklineError(
               'ERR_REPLAY_TRUNCATED',
-              `${this.file}: truncated record at byte ${pos - carry.length} (${carry.length} bytes left of it); every record before it was applied`,
-              pos - carry.length,
+              `${this.file}: truncated record at byte ${pos - carry} (${carry} bytes left of it); every record before it was applied`,
+              pos - carry,
             );
           }
           return;
@@ -137,12 +209,11 @@ export class ReplaySource implements RecordSource {
 }
 
 /**
- * Bytes of whole records at the start of buf[0, end): stops before a record
+ * Bytes of whole records at the start of dv[0, end): stops before a record
  * that does not fit, and also before a header that cannot frame a record
  * (the router then reports it as corrupt at its offset).
  */
-function wholeRecords(buf: Uint8Array, end: number): number {
-  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+function wholeRecords(dv: DataView, end: number): number {
   let at = 0;
   while (end - at >= 8) {
     const size = dv.getUint32(at + H_SIZE, true);
