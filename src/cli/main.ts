@@ -199,6 +199,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--retention-ms <ms>', 'how long exited pids stay resolvable', positive('--retention-ms'))
     .option('--json', 'print the summary as JSON')
     .option('--summary-json <file>', 'write the summary as JSON to a file')
+    .option('--allow-corrupt', 'exit 0 even when records were refused as corrupt (they are still counted and named)')
     .action(async (file: string, o) => {
       await checkOutputs(o.summaryJson);
       code = await replay({ file, ...o });

@@ -3,10 +3,11 @@
 
 import { OutputFile } from '../pipeline/output-file.js';
 import { createPipeline } from '../pipeline/pipeline.js';
-import { ReplaySource, ReplayWriter } from '../pipeline/sources/replay.js';
+import { firstBadRecord, ReplaySource, ReplayWriter } from '../pipeline/sources/replay.js';
 import type { SyntheticOptions } from '../pipeline/sources/synthetic/options.js';
 import { syntheticChunks } from '../pipeline/sources/synthetic/record-source.js';
 import { formatSummary } from '../pipeline/summary.js';
+import type { WriterCounter } from '../cache/counters.js';
 import { ForklineError } from '../errors.js';
 import { progressBar } from './progress.js';
 
@@ -48,6 +49,8 @@ export interface ReplayOptions {
   json?: boolean;
   summaryJson?: string;
   retentionMs?: number;
+  /** Apply what is sound and exit 0 even when records were refused as corrupt. */
+  allowCorrupt?: boolean;
 }
 
 export async function replay(o: ReplayOptions): Promise<number> {
@@ -77,5 +80,29 @@ export async function replay(o: ReplayOptions): Promise<number> {
   const text = JSON.stringify(summary, null, 2);
   if (o.summaryJson) await OutputFile.write(o.summaryJson, text + '\n');
   process.stdout.write(o.json ? text + '\n' : formatSummary(summary));
+  if (code === 0) code = await reportCorrupt(o, summary.dropped.decodeErrors, pipeline.stats().shards.map((s) => s.counters));
   return code;
+}
+
+/**
+ * Records refused as corrupt (decode errors, pids out of range, exits
+ * before their fork): named with the first bad offset; exit 1 unless
+ * --allow-corrupt.
+ */
+async function reportCorrupt(o: ReplayOptions, decodeErrors: number, shards: readonly Record<WriterCounter, number>[]): Promise<number> {
+  const sum = (name: WriterCounter) => shards.reduce((n, c) => n + c[name], 0);
+  const badPid = sum('rejectedBadPid');
+  const exitBeforeFork = sum('exitBeforeFork');
+  if (decodeErrors + exitBeforeFork === 0) return 0;
+  const causes = [`${decodeErrors} malformed${badPid > 0 ? ` (${badPid} with a pid out of range)` : ''}`];
+  if (exitBeforeFork > 0) causes.push(`${exitBeforeFork} exits earlier than their fork`);
+  const first = decodeErrors > 0 ? await firstBadRecord(o.file) : undefined;
+  const where = first ? `; the first at byte ${first.offset}: ${first.reason}` : '';
+  const what = `forkline replay: ${o.file}: records refused as corrupt: ${causes.join(', ')}${where}`;
+  if (o.allowCorrupt) {
+    process.stderr.write(`${what}; the rest was applied (--allow-corrupt)\n`);
+    return 0;
+  }
+  process.stderr.write(`${what}; every other record was applied (--allow-corrupt exits 0)\n`);
+  return 1;
 }

@@ -88,3 +88,50 @@ describe('replay of what is not a recording', () => {
     expect(r.stdout).toBe('');
   });
 });
+
+/** File offsets of the records of a recording, with their types. */
+function recordsOf(raw: Buffer): { offset: number; type: number }[] {
+  const out = [];
+  for (let off = 32; off < raw.length; off += raw.readUInt32LE(off + 4)) out.push({ offset: off, type: raw.readUInt16LE(off) });
+  return out;
+}
+
+describe('replay of damaged records', () => {
+  const dir = dirOf();
+  const rec = join(dir, 'clean.fkl');
+
+  it('a clean recording (lost and reordered events included) exits 0 and says nothing of corruption', () => {
+    expect(forkline('synth', '--events', '5000', '--lost-rate', '0.01', '--reorder-rate', '0.05', '--out', rec).status).toBe(0);
+    const r = forkline('replay', rec, '--json');
+    expect([r.status, r.stderr]).toEqual([0, '']);
+    expect(JSON.parse(r.stdout).dropped.decodeErrors).toBe(0);
+  });
+
+  it('a malformed record: exit 1 naming the first bad offset; --allow-corrupt applies the rest and exits 0', () => {
+    const raw = readFileSync(rec);
+    const records = recordsOf(raw);
+    const bad = records.filter((r) => r.type === 1 || r.type === 2).slice(100, 103);
+    for (const r of bad) raw.writeUInt16LE(0x8000, r.offset + 2); // unknown flag bits
+    const file = join(dir, 'flags.fkl');
+    writeFileSync(file, raw);
+    const r = forkline('replay', file, '--json', '--shards', '2');
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`records refused as corrupt: 3 malformed; the first at byte ${bad[0]!.offset}: (FORK|EXEC) flags 0x8000 has unknown bits`));
+    expect(r.stderr).not.toMatch(NO_STACK);
+    expect(JSON.parse(r.stdout).dropped.decodeErrors).toBe(3);
+    const allowed = forkline('replay', file, '--allow-corrupt');
+    expect(allowed.status).toBe(0);
+    expect(allowed.stderr).toMatch(/3 malformed; the first at byte .*the rest was applied \(--allow-corrupt\)/);
+  });
+
+  it('a FORK with pid 0xFFFFFFFF is refused, counted and named', () => {
+    const raw = readFileSync(rec);
+    const fork = recordsOf(raw).filter((r) => r.type === 1)[50]!;
+    raw.writeUInt32LE(0xffffffff, fork.offset + 40); // FORK_PID
+    const file = join(dir, 'pid.fkl');
+    writeFileSync(file, raw);
+    const r = forkline('replay', file);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`1 malformed \\(1 with a pid out of range\\); the first at byte ${fork.offset}: FORK pid 4294967295`));
+  });
+});

@@ -5,7 +5,9 @@
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { ForklineError } from '../../errors.js';
+import { refusedPidError } from '../../cache/record-applier.js';
 import { H_SIZE, MAX_RECORD_SIZE } from '../../record/constants.js';
+import { validateRecord } from '../../record/decode.js';
 import { OutputFile } from '../output-file.js';
 import type { RecordChunk, RecordSource } from '../source.js';
 
@@ -222,4 +224,34 @@ function wholeRecords(dv: DataView, end: number): number {
     at += size;
   }
   return at;
+}
+
+/** A record of a recording that the pipeline drops as corrupt: where it starts in the file, and why. */
+export interface BadRecord {
+  offset: number;
+  reason: string;
+}
+
+/**
+ * The first record of a recording that validateRecord rejects or whose pid
+ * the applier refuses, or undefined: run after a replay that counted
+ * corrupt records, to name where the damage starts (the shard workers that
+ * dropped them do not know file offsets). Reads the file again.
+ */
+export async function firstBadRecord(file: string): Promise<BadRecord | undefined> {
+  try {
+    for await (const chunk of new ReplaySource(file).chunks()) {
+      const bytes = chunk.bytes;
+      const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      for (let off = 0; off < bytes.length; ) {
+        const reason = validateRecord(bytes, off, bytes.length - off) ?? refusedPidError(dv, off);
+        if (reason !== undefined) return { offset: chunk.streamOffset + off, reason };
+        off += dv.getUint32(off + H_SIZE, true);
+      }
+    }
+  } catch (err) {
+    if (err instanceof ForklineError && err.offset !== undefined) return { offset: err.offset, reason: err.message };
+    throw err;
+  }
+  return undefined;
 }
