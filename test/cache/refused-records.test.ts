@@ -42,6 +42,26 @@ describe('refused records', () => {
     r.applyRecords(bytes);
     expect([counter(r, 'rejectedBadPid'), counter(r, 'decodeErrors'), r.size]).toEqual([1, 1, 0]);
   });
+
+  it('an EXIT earlier than the fork of the process is refused and counted in exitBeforeFork', () => {
+    const r = new ProcessResolver();
+    r.applyRecords(encodeAll([fork(10, 5_000_000_000n), exit(10, 4_999_999_999n)]));
+    expect(counter(r, 'exitBeforeFork')).toBe(1);
+    expect(r.resolve(10)!.exitTime).toBe(0n); // still live
+    // the low words compared unsigned: 2^32 + 1 is after 2^31
+    r.applyRecords(encodeAll([fork(11, 2n ** 31n), exit(11, 2n ** 32n + 1n), exit(10, 5_000_000_000n)]));
+    expect(counter(r, 'exitBeforeFork')).toBe(1);
+    expect(r.resolve(11)!.exitTime).toBe(2n ** 32n + 1n);
+    expect(r.resolve(10)!.exitTime).toBe(5_000_000_000n); // at the fork's own time: accepted
+  });
+
+  it('an exit earlier than the fork through the embedded API returns false and is counted', () => {
+    const r = new ProcessResolver();
+    r.addForkEntry({ pid: 20, ppid: 1, time: 100n });
+    expect(r.applyExitEntry({ pid: 20, time: 99n })).toBe(false);
+    expect(counter(r, 'exitBeforeFork')).toBe(1);
+    expect(r.applyExitEntry({ pid: 20, time: 101n })).toBe(true);
+  });
 });
 
 describe('a context larger than the string table has room for', () => {
