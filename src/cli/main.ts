@@ -3,7 +3,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ProcessResolver } from '../cache/resolver.js';
 import { ForklineError } from '../errors.js';
-import { ConfigError, loadConfig } from '../ops/config.js';
+import { checkMemory, checkValue, ConfigError, hostResources, loadConfig } from '../ops/config.js';
 import { OutputFile, OutputFileError } from '../pipeline/output-file.js';
 import { dump, resolve, status, tree } from './query-commands.js';
 import { run, SOURCES } from './run.js';
@@ -16,6 +16,18 @@ function positive(name: string, integer = false) {
       throw new InvalidArgumentError(`${name} must be a positive ${integer ? 'integer' : 'number'}`);
     }
     return n;
+  };
+}
+
+/** A flag that means what a configuration key means, checked as the key is (same bounds, same message). */
+function configValue(key: string) {
+  return (v: string): number => {
+    try {
+      return checkValue(key, v) as number;
+    } catch (err) {
+      if (err instanceof ConfigError) throw new InvalidArgumentError(err.reason);
+      throw err;
+    }
   };
 }
 
@@ -104,7 +116,7 @@ export async function main(argv: string[]): Promise<number> {
     .action(async (o) => {
       let config;
       try {
-        config = loadConfig({ file: o.config, flags: runFlags(o) });
+        config = loadConfig({ file: o.config, flags: runFlags(o), host: hostResources() });
       } catch (err) {
         if (!(err instanceof ConfigError)) throw err;
         process.stderr.write(`forkline run: ${err.message}\n`);
@@ -194,13 +206,21 @@ export async function main(argv: string[]): Promise<number> {
     .command('replay')
     .description('apply a recording through the sharded pipeline and print the summary')
     .argument('<file>', 'recording (from forkline synth or forkline run --record)')
-    .option('--shards <n>', 'shard workers (default: one per core)', positive('--shards', true))
-    .option('--capacity <rows>', 'rows per shard', positive('--capacity', true))
+    .option('--shards <n>', 'shard workers (default: one per core)', configValue('shards'))
+    .option('--capacity <rows>', 'rows per shard', configValue('capacity'))
     .option('--retention-ms <ms>', 'how long exited pids stay resolvable', positive('--retention-ms'))
     .option('--json', 'print the summary as JSON')
     .option('--summary-json <file>', 'write the summary as JSON to a file')
     .option('--allow-corrupt', 'exit 0 even when records were refused as corrupt (they are still counted and named)')
     .action(async (file: string, o) => {
+      try {
+        checkMemory({ capacity: o.capacity, shards: o.shards }, hostResources(), 'flag');
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        process.stderr.write(`forkline replay: ${err.message}\n`);
+        code = 2;
+        return;
+      }
       await checkOutputs(o.summaryJson);
       code = await replay({ file, ...o });
     });

@@ -3,9 +3,10 @@
 
 import { describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { hostResources } from '../../src/ops/config.js';
 
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'forkline.js');
 
@@ -133,5 +134,41 @@ describe('replay of damaged records', () => {
     const r = forkline('replay', file);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(new RegExp(`1 malformed \\(1 with a pid out of range\\); the first at byte ${fork.offset}: FORK pid 4294967295`));
+  });
+});
+
+describe('options refused before anything starts', () => {
+  it('run --capacity 1: exit 2 naming the key, before any source starts; replay --capacity 1 likewise', () => {
+    const r = forkline('run', '--capacity', '1', '--source', 'procfs', '--no-socket', '--duration', '1');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/^forkline run: config key "capacity" \(flag\): must be an integer in 16\.\.16777216/m);
+    expect(r.stderr).not.toMatch(/source|polling/);
+    expect(r.stderr).not.toMatch(NO_STACK);
+    const p = forkline('replay', '/nonexistent.fkl', '--capacity', '1');
+    expect(p.status).not.toBe(0);
+    expect(p.stderr).toMatch(/--capacity.*must be an integer in 16\.\.16777216/);
+    expect(p.stderr).not.toMatch(NO_STACK);
+  });
+
+  it('--socket with a path over 107 bytes: refused before anything is created, no socket file left', () => {
+    const dir = dirOf();
+    const sock = join(dir, 'x'.repeat(120 - dir.length), 'forkline.sock');
+    const r = forkline('run', '--source', 'procfs', '--duration', '1', '--socket', sock);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/config key "socket\.path" \(flag\): must be at most 107 bytes/);
+    expect(r.stderr).not.toMatch(NO_STACK);
+    expect(readdirSync(dir)).toEqual([]); // no directory made for it, no cut socket file
+    expect(existsSync(sock.slice(0, 107))).toBe(false);
+  });
+
+  it('--ring-bytes-per-cpu larger than this host can give its BPF rings is refused naming the limit', () => {
+    const host = hostResources();
+    let size = 4096;
+    while (size * host.possibleCpus <= host.totalMem / 8) size *= 2;
+    if (size > 2 ** 31) return; // a host so large that the key's own bound (2 GiB) comes first
+    const r = forkline('run', '--ring-bytes-per-cpu', String(size), '--no-socket', '--duration', '1');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(new RegExp(`config key "ringBytesPerCpu" \\(for this host\\): ${size} bytes times ${host.possibleCpus} CPUs .* over the limit of .*: at most ${size / 2} here`));
+    expect(r.stderr).not.toMatch(/source/);
   });
 });
