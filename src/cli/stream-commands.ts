@@ -2,11 +2,11 @@
 // recording, and apply a recording through the sharded pipeline.
 
 import { OutputFile } from '../pipeline/output-file.js';
-import { createPipeline } from '../pipeline/pipeline.js';
+import { createPipeline, type PipelineOptions } from '../pipeline/pipeline.js';
 import { firstBadRecord, ReplaySource, ReplayWriter } from '../pipeline/sources/replay.js';
 import type { SyntheticOptions } from '../pipeline/sources/synthetic/options.js';
 import { syntheticChunks } from '../pipeline/sources/synthetic/record-source.js';
-import { formatSummary } from '../pipeline/summary.js';
+import { formatSummary, type RunSummary } from '../pipeline/summary.js';
 import type { WriterCounter } from '../cache/counters.js';
 import { ForklineError } from '../errors.js';
 import { progressBar } from './progress.js';
@@ -53,56 +53,92 @@ export interface ReplayOptions {
   allowCorrupt?: boolean;
 }
 
-export async function replay(o: ReplayOptions): Promise<number> {
+/** What a replay came to: its exit code, its summary (none when the file was refused), and the lines to tell the user. */
+export interface ReplayOutcome {
+  code: number;
+  summary: RunSummary | undefined;
+  messages: string[];
+}
+
+/**
+ * Applies a recording through the pipeline and judges it (the work of
+ * `forkline replay`, without the printing): exit 1 when the file or its
+ * header is refused, a record cannot be framed or is cut short, or records
+ * were refused as corrupt (unless allowCorrupt), each named by its offset.
+ */
+export async function applyRecording(o: ReplayOptions, onProgress?: PipelineOptions['onProgress']): Promise<ReplayOutcome> {
   const source = new ReplaySource(o.file);
-  await source.check(); // a wrong file or header: its message (main.ts prints it), no pipeline started
-  const bar = progressBar('replay');
+  const messages: string[] = [];
+  try {
+    await source.check(); // a wrong file or header: no pipeline started
+  } catch (err) {
+    if (!(err instanceof ForklineError)) throw err;
+    return { code: 1, summary: undefined, messages: [`${err.message} [${err.code}]`] };
+  }
   const pipeline = createPipeline({
     source,
     shards: o.shards,
     capacity: o.capacity,
     exitedRetention: o.retentionMs !== undefined ? BigInt(Math.round(o.retentionMs * 1e6)) : undefined,
-    onProgress: (p) => bar.update(p.bytes, p.totalBytes, p.records),
+    onProgress,
   });
   pipeline.start();
   let code = 0;
-  let summary;
+  let summary: RunSummary;
   try {
     summary = await pipeline.done();
   } catch (err) {
-    bar.stop();
     if (!(err instanceof ForklineError)) throw err;
-    process.stderr.write(`forkline replay: ${err.message}\n`);
+    messages.push(err.message);
     code = 1;
     summary = await pipeline.stop();
   }
-  bar.stop();
-  const text = JSON.stringify(summary, null, 2);
-  if (o.summaryJson) await OutputFile.write(o.summaryJson, text + '\n');
-  process.stdout.write(o.json ? text + '\n' : formatSummary(summary));
-  if (code === 0) code = await reportCorrupt(o, summary.dropped.decodeErrors, pipeline.stats().shards.map((s) => s.counters));
-  return code;
+  const corrupt = await corruptRecords(o, summary.dropped.decodeErrors, pipeline.stats().shards.map((s) => s.counters));
+  if (corrupt !== undefined) {
+    messages.push(corrupt.message);
+    if (!o.allowCorrupt) code = 1;
+  }
+  return { code, summary, messages };
+}
+
+export async function replay(o: ReplayOptions): Promise<number> {
+  const bar = progressBar('replay');
+  let outcome: ReplayOutcome;
+  try {
+    outcome = await applyRecording(o, (p) => bar.update(p.bytes, p.totalBytes, p.records));
+  } finally {
+    bar.stop();
+  }
+  for (const m of outcome.messages) process.stderr.write(`forkline replay: ${m}\n`);
+  const summary = outcome.summary;
+  if (summary) {
+    const text = JSON.stringify(summary, null, 2);
+    if (o.summaryJson) await OutputFile.write(o.summaryJson, text + '\n');
+    process.stdout.write(o.json ? text + '\n' : formatSummary(summary));
+  }
+  return outcome.code;
 }
 
 /**
  * Records refused as corrupt (decode errors, pids out of range, exits
- * before their fork): named with the first bad offset; exit 1 unless
- * --allow-corrupt.
+ * before their fork), the first bad one named by its offset; undefined
+ * when there were none.
  */
-async function reportCorrupt(o: ReplayOptions, decodeErrors: number, shards: readonly Record<WriterCounter, number>[]): Promise<number> {
+async function corruptRecords(
+  o: ReplayOptions,
+  decodeErrors: number,
+  shards: readonly Record<WriterCounter, number>[],
+): Promise<{ message: string } | undefined> {
   const sum = (name: WriterCounter) => shards.reduce((n, c) => n + c[name], 0);
   const badPid = sum('rejectedBadPid');
   const exitBeforeFork = sum('exitBeforeFork');
-  if (decodeErrors + exitBeforeFork === 0) return 0;
+  if (decodeErrors + exitBeforeFork === 0) return undefined;
   const causes = [`${decodeErrors} malformed${badPid > 0 ? ` (${badPid} with a pid out of range)` : ''}`];
   if (exitBeforeFork > 0) causes.push(`${exitBeforeFork} exits earlier than their fork`);
   const first = decodeErrors > 0 ? await firstBadRecord(o.file) : undefined;
   const where = first ? `; the first at byte ${first.offset}: ${first.reason}` : '';
-  const what = `forkline replay: ${o.file}: records refused as corrupt: ${causes.join(', ')}${where}`;
-  if (o.allowCorrupt) {
-    process.stderr.write(`${what}; the rest was applied (--allow-corrupt)\n`);
-    return 0;
-  }
-  process.stderr.write(`${what}; every other record was applied (--allow-corrupt exits 0)\n`);
-  return 1;
+  const what = `${o.file}: records refused as corrupt: ${causes.join(', ')}${where}`;
+  return {
+    message: o.allowCorrupt ? `${what}; the rest was applied (--allow-corrupt)` : `${what}; every other record was applied (--allow-corrupt exits 0)`,
+  };
 }
