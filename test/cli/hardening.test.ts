@@ -49,6 +49,9 @@ describe('files the command writes', () => {
     const r = forkline('replay', rec, '--summary-json', link);
     expect([r.status, r.stderr]).toEqual([2, expect.stringMatching(/symbolic link/)]);
     expect(r.stdout).toBe(''); // refused before the replay ran
+    const run = forkline('run', '--source', 'procfs', '--record', link, '--no-socket', '--duration', '1');
+    expect([run.status, run.stderr]).toEqual([2, expect.stringMatching(/^forkline run: cannot write .*out: it is a symbolic link/m)]);
+    expect(run.stderr).not.toMatch(/polling/); // refused before the source started
     const d = forkline('dump', '--out', link, '--socket', join(dir, 'no.sock'));
     expect([d.status, d.stderr]).toEqual([2, expect.stringMatching(/^forkline dump: cannot write .*symbolic link/m)]);
     expect(readFileSync(victim, 'utf8')).toBe('keep');
