@@ -246,10 +246,16 @@ export class RecordApplier {
     const flags = dv.getUint16(off + H_FLAGS, true);
     a.pid = dv.getUint32(off + FORK_PID, true);
     a.ppid = dv.getUint32(off + FORK_PPID, true);
-    if (a.pid > MAX_PID || a.ppid > MAX_PID) return this.refuseBadPid('FORK', a.pid, a.ppid);
     a.pidns = pidns;
     a.timeLo = dv.getInt32(off + H_TIME, true);
     a.timeHi = dv.getInt32(off + H_TIME + 4, true);
+    if (a.pid > MAX_PID || a.ppid > MAX_PID) {
+      // the router sent the parent's shard a LINK for this child: release it, as a rejected fork does
+      if (this.opts.shards > 1 && a.ppid > 0 && shardOf(a.ppid, pidns, this.opts.shards) !== this.opts.shard) {
+        t.onRemoteParentReleased?.(a.ppid, pidns, a.timeLo, a.timeHi);
+      }
+      return this.refuseBadPid('FORK', a.pid, a.ppid);
+    }
     a.inode = u64(dv, off + FORK_INODE);
     a.execTimeLo = dv.getInt32(off + FORK_EXEC_TIME, true);
     a.execTimeHi = dv.getInt32(off + FORK_EXEC_TIME + 4, true);

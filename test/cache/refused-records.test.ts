@@ -4,7 +4,10 @@
 
 import { describe, expect, it } from 'vitest';
 import { C } from '../../src/cache/counters.js';
+import { RecordApplier } from '../../src/cache/record-applier.js';
 import { ProcessResolver } from '../../src/cache/resolver.js';
+import { shardOf } from '../../src/cache/shards.js';
+import { ProcessTable } from '../../src/cache/table.js';
 import { FORK_PID, FORK_PPID } from '../../src/record/constants.js';
 import type { RecordEvent } from '../../src/record/events.js';
 import { encodeAll } from '../pipeline/helpers.js';
@@ -33,6 +36,20 @@ describe('refused records', () => {
     expect(r.resolve(4194304)).toBeDefined(); // the largest pid is a pid
     expect(r.resolve(12)).toBeUndefined();
     expect(r.size).toBe(2);
+  });
+
+  it('a refused FORK of a parent in another shard releases the link the router sent that shard', () => {
+    const table = ProcessTable.create({ capacity: 64 });
+    const released: number[][] = [];
+    table.onRemoteParentReleased = (ppid, pidns, lo, hi) => released.push([ppid, pidns, lo, hi]);
+    const applier = new RecordApplier(table, { shard: 0, shards: 2, retention: 0n, withEnvs: false });
+    let ppid = 100;
+    while (shardOf(ppid, 0, 2) === 0) ppid++;
+    const bytes = encodeAll([fork(20, 7n, ppid)]);
+    new DataView(bytes.buffer).setUint32(FORK_PID, 0xffffffff, true);
+    applier.apply(bytes, 0, bytes.length);
+    expect(released).toEqual([[ppid, 0, 7, 0]]);
+    expect(table.counters[C.rejectedBadPid]).toBe(1);
   });
 
   it('an EXEC with pid 0xFFFFFFFF is refused the same way', () => {
