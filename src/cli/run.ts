@@ -138,8 +138,8 @@ function startMetrics(config: ForklineConfig, pipeline: Pipeline, capture?: Capt
 
 async function printSummary(summary: RunSummary, config: ForklineConfig, out: RunOutput): Promise<void> {
   const text = JSON.stringify(summary, null, 2);
+  process.stdout.write(out.json ? text + '\n' : formatSummary(summary)); // first: a file that cannot be written loses nothing
   if (config.summaryJson !== null) await OutputFile.write(config.summaryJson, text + '\n');
-  process.stdout.write(out.json ? text + '\n' : formatSummary(summary));
 }
 
 /**

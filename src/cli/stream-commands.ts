@@ -113,8 +113,8 @@ export async function replay(o: ReplayOptions): Promise<number> {
   const summary = outcome.summary;
   if (summary) {
     const text = JSON.stringify(summary, null, 2);
+    process.stdout.write(o.json ? text + '\n' : formatSummary(summary)); // first: a file that cannot be written loses nothing
     if (o.summaryJson) await OutputFile.write(o.summaryJson, text + '\n');
-    process.stdout.write(o.json ? text + '\n' : formatSummary(summary));
   }
   return outcome.code;
 }
