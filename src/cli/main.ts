@@ -213,14 +213,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--summary-json <file>', 'write the summary as JSON to a file')
     .option('--allow-corrupt', 'exit 0 even when records were refused as corrupt (they are still counted and named)')
     .action(async (file: string, o) => {
-      try {
-        checkMemory({ capacity: o.capacity, shards: o.shards }, hostResources(), 'flag');
-      } catch (err) {
-        if (!(err instanceof ConfigError)) throw err;
-        process.stderr.write(`forkline replay: ${err.message}\n`);
-        code = 2;
-        return;
-      }
+      checkMemory({ capacity: o.capacity, shards: o.shards }, hostResources(), 'flag'); // a ConfigError: exit 2, below
       await checkOutputs(o.summaryJson);
       code = await replay({ file, ...o });
     });

@@ -151,6 +151,9 @@ describe('options refused before anything starts', () => {
     expect(p.status).not.toBe(0);
     expect(p.stderr).toMatch(/--capacity.*must be an integer in 16\.\.16777216/);
     expect(p.stderr).not.toMatch(NO_STACK);
+    const big = forkline('replay', '/nonexistent.fkl', '--capacity', '16777216', '--shards', '64');
+    expect(big.status).toBe(2);
+    expect(big.stderr).toMatch(/^forkline replay: config key "capacity" \(flag\): 64 shards of 16777216 rows take .* over the limit of/m);
   });
 
   it('--socket with a path over 107 bytes: refused before anything is created, no socket file left', () => {
