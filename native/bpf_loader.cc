@@ -1,5 +1,6 @@
 // native/bpf_loader.cc: see bpf_loader.h.
 #include "bpf_loader.h"
+#include "private_file.h"
 
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
@@ -12,7 +13,6 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <mutex>
 
 namespace forkline {
@@ -218,9 +218,10 @@ std::unique_ptr<BpfProgramSet> BpfProgramSet::load(const BpfOptions& opts, BpfEr
     }
     std::string where;
     if (!opts.verifier_log_path.empty()) {
-      std::ofstream out(opts.verifier_log_path, std::ios::binary | std::ios::trunc);
-      out << log;
-      where = out.good() ? "; log saved to " + opts.verifier_log_path : "; could not write the log to " + opts.verifier_log_path;
+      std::string why;
+      where = write_private_file(opts.verifier_log_path, log, &why)
+                  ? "; log saved to " + opts.verifier_log_path
+                  : "; could not write the log (" + why + "); log tail: " + log.substr(log.size() > 1500 ? log.size() - 1500 : 0);
     } else {
       where = "; log tail: " + log.substr(log.size() > 1500 ? log.size() - 1500 : 0);
     }

@@ -2,7 +2,8 @@
 // message text.
 
 export type ForklineErrorCode =
-  | 'ERR_REPLAY_HEADER' // not a forkline recording, or an unknown version
+  | 'ERR_REPLAY_FILE' // the recording is missing, unreadable, or not a regular file
+  | 'ERR_REPLAY_HEADER' // not a forkline recording, an unknown version, or a header field that disagrees with the file
   | 'ERR_REPLAY_TRUNCATED' // the file ends inside a record
   | 'ERR_REPLAY_CORRUPT' // a record header cannot be framed
   | 'ERR_PIPELINE_STATE' // start/stop called in the wrong state

@@ -295,11 +295,16 @@ export function applyExec(t: ProcessTable, a: ExecArgs): number {
   return row;
 }
 
-/** Marks the current entry of pid exited and queues it for flushing. */
+/** Marks the current entry of pid exited and queues it for flushing; refuses (and counts) an exit earlier than its fork. */
 export function applyExit(t: ProcessTable, pid: number, pidns: number, timeLo: number, timeHi: number, exitCode: number): boolean {
   const row = t.lookup(pid, pidns);
   if (row < 0) {
     t.counters[C.exitMisses]!++;
+    return false;
+  }
+  const forkHi = t.forkTimeW[2 * row + 1]!;
+  if (timeHi < forkHi || (timeHi === forkHi && timeLo >>> 0 < t.forkTimeW[2 * row]! >>> 0)) {
+    t.counters[C.exitBeforeFork]!++; // an exit cannot precede its fork: a damaged record, refused
     return false;
   }
   t.noteTime(timeLo, timeHi);

@@ -22,7 +22,13 @@ export const WRITER_COUNTERS = [
   'rejectedPid0',
   'rejectedKernelThread',
   'rejectedTableFull',
+  /** FORK or EXEC records whose pid or ppid no kernel hands out (over MAX_PID): refused, also counted in decodeErrors. */
+  'rejectedBadPid',
+  /** EXIT records earlier than the fork of the process they name: refused. */
+  'exitBeforeFork',
   'stringsFull',
+  /** Contexts (tty, containerId, cgroup) stored with their cgroup path cut, the whole not fitting the string table. */
+  'ctxTruncated',
   'linkMisses',
   'unlinkMisses',
   // decode stage of a shard (records from a ring or a replay)

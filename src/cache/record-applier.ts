@@ -99,6 +99,25 @@ import {
   VAR_PATH,
 } from '../record/constants.js';
 import { ctxMaskOfGiven, ctxPartsError, recordError } from '../record/decode.js';
+import { MAX_PID } from './input.js';
+
+/**
+ * Why the applier refuses a FORK or EXEC record that validateRecord accepts
+ * (a pid or ppid over MAX_PID), for tools that look for the first bad record
+ * of a stream; undefined for any other record. The applier itself checks the
+ * fields it has read (RecordApplier.fork, exec).
+ */
+export function refusedPidError(dv: DataView, off: number): string | undefined {
+  const type = dv.getUint16(off + H_TYPE, true);
+  if (type !== REC_FORK && type !== REC_EXEC) return undefined;
+  const pid = dv.getUint32(off + FORK_PID, true);
+  const ppid = type === REC_FORK ? dv.getUint32(off + FORK_PPID, true) : dv.getInt32(off + EXEC_PPID, true);
+  return pid > MAX_PID || ppid > MAX_PID ? badPidMessage(type === REC_FORK ? 'FORK' : 'EXEC', pid, ppid) : undefined;
+}
+
+function badPidMessage(type: string, pid: number, ppid: number): string {
+  return `${type} pid ${pid} or ppid ${ppid} is over ${MAX_PID}, the largest pid a kernel hands out`;
+}
 
 /** The cpu field of the LINK/UNLINK messages a shard worker sends (the router's LINKs carry the fork's cpu). */
 export const FROM_WORKER_CPU = 0xffffffff;
@@ -230,6 +249,13 @@ export class RecordApplier {
     a.pidns = pidns;
     a.timeLo = dv.getInt32(off + H_TIME, true);
     a.timeHi = dv.getInt32(off + H_TIME + 4, true);
+    if (a.pid > MAX_PID || a.ppid > MAX_PID) {
+      // the router sent the parent's shard a LINK for this child: release it, as a rejected fork does
+      if (this.opts.shards > 1 && a.ppid > 0 && shardOf(a.ppid, pidns, this.opts.shards) !== this.opts.shard) {
+        t.onRemoteParentReleased?.(a.ppid, pidns, a.timeLo, a.timeHi);
+      }
+      return this.refuseBadPid('FORK', a.pid, a.ppid);
+    }
     a.inode = u64(dv, off + FORK_INODE);
     a.execTimeLo = dv.getInt32(off + FORK_EXEC_TIME, true);
     a.execTimeHi = dv.getInt32(off + FORK_EXEC_TIME + 4, true);
@@ -269,6 +295,7 @@ export class RecordApplier {
     const flags = dv.getUint16(off + H_FLAGS, true);
     a.pid = dv.getUint32(off + EXEC_PID, true);
     a.ppid = dv.getInt32(off + EXEC_PPID, true);
+    if (a.pid > MAX_PID || a.ppid > MAX_PID) return this.refuseBadPid('EXEC', a.pid, a.ppid);
     a.pidns = pidns;
     a.timeLo = dv.getInt32(off + H_TIME, true);
     a.timeHi = dv.getInt32(off + H_TIME + 4, true);
@@ -340,6 +367,7 @@ export class RecordApplier {
           return false;
         }
         a.ctxId = t.intern(this.bytes, this.dv, at, n);
+        if (a.ctxId === 0) a.ctxId = this.internCutCtx(at, n);
       }
     }
     at += n;
@@ -355,6 +383,30 @@ export class RecordApplier {
       a.nsPidIsPid,
     );
     return true;
+  }
+
+  /**
+   * The string table could not hold the context blob at [at, at + n) (counted
+   * in stringsFull): keeps what fits, as the native capture does when the
+   * three overflow a record ("the cgroup path gives way"): tty and
+   * containerId whole, the cgroup path cut (halved until it fits, at a UTF-8
+   * boundary, down to nothing). Counted in ctxTruncated; 0 when even tty and
+   * containerId do not fit. Only on that failure path.
+   */
+  private internCutCtx(at: number, n: number): number {
+    const bytes = this.bytes;
+    const cgroup = bytes.indexOf(0, bytes.indexOf(0, at) + 1) + 1; // after the second separator
+    let keep = at + n - cgroup;
+    for (;;) {
+      keep >>= 1;
+      while (keep > 0 && (bytes[cgroup + keep]! & 0xc0) === 0x80) keep--; // do not split a UTF-8 sequence
+      const id = this.table.strings.internBytes(bytes, this.dv, at, cgroup + keep - at);
+      if (id > 0) {
+        this.table.counters[C.ctxTruncated]!++;
+        return id;
+      }
+      if (keep === 0) return 0;
+    }
   }
 
   /**
@@ -390,6 +442,12 @@ export class RecordApplier {
     s.decref(a.ctxId);
     s.decref(a.interpId);
     a.pathId = a.commId = a.argvId = a.envpId = a.ctxId = a.interpId = -1;
+  }
+
+  /** Counts a FORK or EXEC whose pid or ppid no kernel hands out (a damaged record, e.g. 0xffffffff). */
+  private refuseBadPid(type: string, pid: number, ppid: number): void {
+    this.table.counters[C.rejectedBadPid]!++;
+    this.decodeError(badPidMessage(type, pid, ppid));
   }
 
   /** Counts a record that cannot be applied. */

@@ -2,7 +2,9 @@
 
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ProcessResolver } from '../cache/resolver.js';
-import { ConfigError, loadConfig } from '../ops/config.js';
+import { ForklineError } from '../errors.js';
+import { checkMemory, checkValue, ConfigError, hostResources, loadConfig } from '../ops/config.js';
+import { OutputFile, OutputFileError } from '../pipeline/output-file.js';
 import { dump, resolve, status, tree } from './query-commands.js';
 import { run, SOURCES } from './run.js';
 import { replay, synth } from './stream-commands.js';
@@ -14,6 +16,18 @@ function positive(name: string, integer = false) {
       throw new InvalidArgumentError(`${name} must be a positive ${integer ? 'integer' : 'number'}`);
     }
     return n;
+  };
+}
+
+/** A flag that means what a configuration key means, checked as the key is (same bounds, same message). */
+function configValue(key: string) {
+  return (v: string): number => {
+    try {
+      return checkValue(key, v) as number;
+    } catch (err) {
+      if (err instanceof ConfigError) throw new InvalidArgumentError(err.reason);
+      throw err;
+    }
   };
 }
 
@@ -58,6 +72,16 @@ function runFlags(o: Record<string, unknown>): Record<string, unknown> {
   };
 }
 
+/** Errors that are the user's input, not a bug: printed as one line, no stack. */
+function userError(err: unknown): err is Error & { code?: string } {
+  return err instanceof OutputFileError || err instanceof ConfigError || err instanceof ForklineError;
+}
+
+/** Checks every output file a command was given before it does any work. */
+async function checkOutputs(...files: (string | undefined | null)[]): Promise<void> {
+  for (const f of files) if (typeof f === 'string') await OutputFile.check(f);
+}
+
 export async function main(argv: string[]): Promise<number> {
   let code = 0;
   // `forkline tree | head`: a reader that went away is not an error
@@ -92,7 +116,7 @@ export async function main(argv: string[]): Promise<number> {
     .action(async (o) => {
       let config;
       try {
-        config = loadConfig({ file: o.config, flags: runFlags(o) });
+        config = loadConfig({ file: o.config, flags: runFlags(o), host: hostResources() });
       } catch (err) {
         if (!(err instanceof ConfigError)) throw err;
         process.stderr.write(`forkline run: ${err.message}\n`);
@@ -103,6 +127,7 @@ export async function main(argv: string[]): Promise<number> {
         process.stdout.write(JSON.stringify(config, null, 2) + '\n');
         return;
       }
+      await checkOutputs(config.record, config.summaryJson);
       code = await run(config, { json: o.json === true });
     });
   const socketOption = ['--socket <path>', 'the agent\'s query socket (default: socket.path of the configuration)'] as const;
@@ -143,6 +168,7 @@ export async function main(argv: string[]): Promise<number> {
         code = 2;
         return;
       }
+      await checkOutputs(o.out);
       code = await dump({ ...o, json: false });
     });
   program
@@ -173,18 +199,22 @@ export async function main(argv: string[]): Promise<number> {
     .option('--reorder-rate <f>', 'fraction of adjacent events from different CPUs swapped', fraction('--reorder-rate'))
     .option('--envs', 'include environment variables')
     .action(async (o) => {
+      await checkOutputs(o.out);
       code = await synth(o);
     });
   program
     .command('replay')
     .description('apply a recording through the sharded pipeline and print the summary')
     .argument('<file>', 'recording (from forkline synth or forkline run --record)')
-    .option('--shards <n>', 'shard workers (default: one per core)', positive('--shards', true))
-    .option('--capacity <rows>', 'rows per shard', positive('--capacity', true))
+    .option('--shards <n>', 'shard workers (default: one per core)', configValue('shards'))
+    .option('--capacity <rows>', 'rows per shard', configValue('capacity'))
     .option('--retention-ms <ms>', 'how long exited pids stay resolvable', positive('--retention-ms'))
     .option('--json', 'print the summary as JSON')
     .option('--summary-json <file>', 'write the summary as JSON to a file')
+    .option('--allow-corrupt', 'exit 0 even when records were refused as corrupt (they are still counted and named)')
     .action(async (file: string, o) => {
+      checkMemory({ capacity: o.capacity, shards: o.shards }, hostResources(), 'flag'); // a ConfigError: exit 2, below
+      await checkOutputs(o.summaryJson);
       code = await replay({ file, ...o });
     });
   try {
@@ -193,7 +223,16 @@ export async function main(argv: string[]): Promise<number> {
     const e = err as { code?: string; exitCode?: number };
     if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
     if (typeof e.exitCode === 'number') return e.exitCode;
+    if (userError(err)) {
+      process.stderr.write(`forkline ${commandOf(argv)}: ${err.message}${err.code ? ` [${err.code}]` : ''}\n`);
+      return err instanceof ForklineError ? 1 : 2;
+    }
     throw err;
   }
   return code;
+}
+
+/** The subcommand of argv (for messages), skipping the node binary and the script. */
+function commandOf(argv: string[]): string {
+  return argv.slice(2).find((a) => !a.startsWith('-')) ?? '';
 }

@@ -1,10 +1,10 @@
 // `forkline tree`, `resolve`, `dump` and `status`: ask the running agent
 // through its query socket (docs/operations.md) and print the answer.
 
-import { writeFile } from 'node:fs/promises';
 import { loadConfig } from '../ops/config.js';
 import { AgentDownError, query, QueryFailedError } from '../ops/query-client.js';
 import type { AgentStats, QueryResponse, TreeNode, WireEntry } from '../ops/query-protocol.js';
+import { OutputFile } from '../pipeline/output-file.js';
 
 export interface QueryCommandOptions {
   socket?: string;
@@ -130,7 +130,7 @@ export async function dump(o: QueryCommandOptions & { dot?: boolean; out?: strin
   if (!res) return 1;
   const text = o.dot ? String(res.dump) : JSON.stringify(res.dump) + '\n';
   if (o.out) {
-    await writeFile(o.out, text, { mode: 0o600 });
+    await OutputFile.write(o.out, text);
     process.stderr.write(`forkline dump: written to ${o.out}\n`);
   } else {
     process.stdout.write(text);

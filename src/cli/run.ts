@@ -1,6 +1,5 @@
 // `forkline run`: watch the host live with the best source it allows.
 
-import { writeFile } from 'node:fs/promises';
 import { CacheCore } from '../cache/core.js';
 import { bytesPerRow } from '../cache/table.js';
 import { ProcessView } from '../cache/view.js';
@@ -9,6 +8,7 @@ import { MetricsReporter, pipelineMetricsSource } from '../ops/metrics.js';
 import type { AgentStats } from '../ops/query-protocol.js';
 import { QueryServerError, startQueryServer, type QueryAgent, type QueryServer } from '../ops/query-server.js';
 import { StatsSampler } from '../ops/query-stats.js';
+import { OutputFile } from '../pipeline/output-file.js';
 import { createPipeline, type Pipeline } from '../pipeline/pipeline.js';
 import { CaptureSource, type CaptureKind } from '../pipeline/sources/capture.js';
 import { ProcfsPoller } from '../pipeline/sources/procfs-poll.js';
@@ -138,8 +138,8 @@ function startMetrics(config: ForklineConfig, pipeline: Pipeline, capture?: Capt
 
 async function printSummary(summary: RunSummary, config: ForklineConfig, out: RunOutput): Promise<void> {
   const text = JSON.stringify(summary, null, 2);
-  if (config.summaryJson !== null) await writeFile(config.summaryJson, text + '\n');
-  process.stdout.write(out.json ? text + '\n' : formatSummary(summary));
+  process.stdout.write(out.json ? text + '\n' : formatSummary(summary)); // first: a file that cannot be written loses nothing
+  if (config.summaryJson !== null) await OutputFile.write(config.summaryJson, text + '\n');
 }
 
 /**
@@ -182,8 +182,10 @@ async function serveQueries(config: ForklineConfig, agent: QueryAgent): Promise<
  * agent stays up serving queries until --duration, SIGINT or SIGTERM.
  */
 async function runReplay(config: ForklineConfig, out: RunOutput): Promise<number> {
+  const source = new ReplaySource(config.replay!);
+  await source.check();
   const pipeline = createPipeline({
-    source: new ReplaySource(config.replay!),
+    source,
     shards: config.shards ?? undefined,
     capacity: config.capacity ?? undefined,
     exitedRetention: 3600_000_000_000n, // what was replayed stays resolvable while the agent serves it

@@ -5,9 +5,15 @@
 // the key (`config key "socket.mode": must be an octal string like "0600"`).
 
 import { readFileSync } from 'node:fs';
+import { availableParallelism, cpus, totalmem } from 'node:os';
+import { bytesPerRow, MAX_CAPACITY } from '../cache/table.js';
 
 export const DEFAULT_CONFIG_FILE = '/etc/forkline/config.json';
 export const DEFAULT_SOCKET_PATH = '/run/forkline/forkline.sock';
+/** The fewest rows ProcessTable takes (it throws a RangeError below): refused here, before anything starts. */
+const MIN_CAPACITY = 16;
+/** A UNIX socket path is at most 107 bytes (sun_path is 108, with its NUL): a longer one would be cut by bind(). */
+export const MAX_SOCKET_PATH_BYTES = 107;
 
 export type SourceSetting = 'auto' | 'bpf' | 'netlink' | 'procfs';
 
@@ -71,7 +77,7 @@ export class ConfigError extends Error {
 }
 
 type Kind =
-  | { t: 'string'; nullable?: boolean }
+  | { t: 'string'; nullable?: boolean; maxBytes?: number }
   | { t: 'enum'; values: readonly string[] }
   | { t: 'int'; min: number; max: number; nullable?: boolean }
   | { t: 'number'; min: number; nullable?: boolean }
@@ -92,7 +98,7 @@ const KEYS: readonly KeyDef[] = [
   { key: 'duration', kind: { t: 'number', min: 0, nullable: true }, default: null, doc: 'stop after this many seconds (null: run until SIGINT/SIGTERM)' },
   { key: 'interval', kind: { t: 'int', min: 1, max: 3_600_000 }, default: 1000, doc: 'poll interval of the procfs source, ms' },
   { key: 'shards', kind: { t: 'int', min: 1, max: 64, nullable: true }, default: null, doc: 'shard workers (null: one per core)' },
-  { key: 'capacity', kind: { t: 'int', min: 1, max: 1 << 26, nullable: true }, default: null, doc: 'rows per shard (null: 65536)' },
+  { key: 'capacity', kind: { t: 'int', min: MIN_CAPACITY, max: MAX_CAPACITY, nullable: true }, default: null, doc: 'rows per shard (null: 65536)' },
   {
     key: 'ringBytesPerCpu',
     kind: { t: 'int', min: 1, max: 2 ** 31, nullable: true },
@@ -104,7 +110,7 @@ const KEYS: readonly KeyDef[] = [
   { key: 'record', kind: { t: 'string', nullable: true }, default: null, doc: 'record the applied stream to this file' },
   { key: 'summaryJson', kind: { t: 'string', nullable: true }, default: null, doc: 'write the final summary as JSON to this file' },
   { key: 'socket.enabled', kind: { t: 'bool' }, default: true, doc: 'serve the local query socket' },
-  { key: 'socket.path', kind: { t: 'string' }, default: DEFAULT_SOCKET_PATH, doc: 'path of the query socket' },
+  { key: 'socket.path', kind: { t: 'string', maxBytes: MAX_SOCKET_PATH_BYTES }, default: DEFAULT_SOCKET_PATH, doc: 'path of the query socket' },
   { key: 'socket.group', kind: { t: 'string', nullable: true }, default: null, doc: 'group allowed to query (name or gid)' },
   { key: 'socket.mode', kind: { t: 'octal' }, default: null, doc: 'socket file mode (null: "0600", "0660" with a group)' },
   { key: 'socket.maxRequestBytes', kind: { t: 'int', min: 64, max: 16 << 20 }, default: 65536, doc: 'longest request line' },
@@ -138,6 +144,8 @@ export interface LoadOptions {
   flags?: Record<string, unknown>;
   /** A default config file that cannot be read (EACCES) is skipped instead of failing (query commands). */
   lenientDefaultFile?: boolean;
+  /** Check the memory settings against this machine (checkMemory); `forkline run` checks them against its own. */
+  host?: HostResources;
 }
 
 /** The effective configuration: flags > env > file > defaults. Throws a ConfigError naming the key. */
@@ -166,7 +174,93 @@ export function loadConfig(o: LoadOptions = {}): ForklineConfig {
     const text = typeof value === 'string' && def.kind.t !== 'string' && def.kind.t !== 'octal';
     setPath(config, key, validate(def, text ? parseText(def, value) : value, 'flag', text ? value : undefined));
   }
-  return config as unknown as ForklineConfig;
+  const c = config as unknown as ForklineConfig;
+  if (o.host) checkMemory(c, o.host);
+  return c;
+}
+
+/** What the memory settings are checked against (tests give their own). */
+export interface HostResources {
+  /** Bytes of memory (os.totalmem()). */
+  totalMem: number;
+  /** CPUs the kernel may bring up: one BPF ring each (/sys/devices/system/cpu/possible). */
+  possibleCpus: number;
+  /** Shard workers when `shards` is null (os.availableParallelism()). */
+  defaultShards: number;
+}
+
+export function hostResources(): HostResources {
+  return { totalMem: totalmem(), possibleCpus: possibleCpus(), defaultShards: availableParallelism() };
+}
+
+/** Counts a CPU list like "0-3,8" (/sys/devices/system/cpu/possible); os.cpus() when it cannot be read. */
+function possibleCpus(): number {
+  try {
+    let n = 0;
+    for (const part of readFileSync('/sys/devices/system/cpu/possible', 'utf8').trim().split(',')) {
+      const [a, b] = part.split('-').map(Number);
+      n += b === undefined ? 1 : b! - a! + 1;
+    }
+    if (Number.isInteger(n) && n > 0) return n;
+  } catch {
+    // not Linux, or no sysfs
+  }
+  return Math.max(1, cpus().length);
+}
+
+/** The BPF rings together may take this share of the host's memory. */
+export const RING_MEMORY_SHARE = 8;
+/** The process tables together may take this share of the host's memory. */
+export const TABLE_MEMORY_SHARE = 2;
+
+function gib(n: number): string {
+  return n >= 2 ** 30 ? `${(n / 2 ** 30).toFixed(1)} GiB` : `${(n / 2 ** 20).toFixed(1)} MiB`;
+}
+
+/**
+ * Refuses memory settings that do not fit the machine, naming the limit:
+ * the per-CPU BPF rings (ringBytesPerCpu times the possible CPUs) within
+ * 1/RING_MEMORY_SHARE of its memory, the process tables (capacity rows of
+ * bytesPerRow, times the shards) within 1/TABLE_MEMORY_SHARE.
+ */
+export function checkMemory(
+  c: { ringBytesPerCpu?: number | null; capacity?: number | null; shards?: number | null },
+  host: HostResources = hostResources(),
+  origin = 'for this host',
+): void {
+  const mem = `${gib(host.totalMem)} of memory`;
+  if (c.ringBytesPerCpu != null) {
+    const limit = host.totalMem / RING_MEMORY_SHARE;
+    const total = c.ringBytesPerCpu * host.possibleCpus;
+    if (total > limit) {
+      let fit = 1;
+      while (fit * 2 * host.possibleCpus <= limit) fit *= 2;
+      throw new ConfigError(
+        'ringBytesPerCpu',
+        `${c.ringBytesPerCpu} bytes times ${host.possibleCpus} CPUs is ${gib(total)} of BPF rings, over the limit of ${gib(limit)} ` +
+          `(1/${RING_MEMORY_SHARE} of this host's ${mem}): at most ${fit} here`,
+        origin,
+      );
+    }
+  }
+  const capacity = c.capacity ?? 65536;
+  const shards = c.shards ?? host.defaultShards;
+  const tables = capacity * bytesPerRow(capacity) * shards;
+  const limit = host.totalMem / TABLE_MEMORY_SHARE;
+  if (tables > limit) {
+    throw new ConfigError(
+      c.capacity != null ? 'capacity' : 'shards',
+      `${shards} shards of ${capacity} rows take ${gib(tables)}, over the limit of ${gib(limit)} (1/${TABLE_MEMORY_SHARE} of this host's ${mem})`,
+      origin,
+    );
+  }
+}
+
+/** Checks one value as the key would (for flags of other commands that mean the same, e.g. replay --capacity). */
+export function checkValue(key: string, value: unknown, origin = 'flag'): unknown {
+  const def = KEYS.find((k) => k.key === key);
+  if (!def) throw new ConfigError(key, 'unknown key');
+  return validate(def, typeof value === 'string' ? parseText(def, value) : value, origin, typeof value === 'string' ? value : undefined);
 }
 
 /** The mode the socket file gets: socket.mode, else 0600, or 0660 with a group. */
@@ -244,6 +338,9 @@ function validate(def: KeyDef, v: unknown, origin: string, text?: string): unkno
       if (v === null && k.nullable) return null;
       if (typeof v !== 'string' || v.length === 0) fail(`must be a non-empty string${k.nullable ? ' or null' : ''}`);
       if ((v as string).includes('\0')) fail('must not contain a NUL byte');
+      if (k.maxBytes !== undefined && Buffer.byteLength(v as string) > k.maxBytes) {
+        fail(`must be at most ${k.maxBytes} bytes (the longest UNIX socket path), not ${Buffer.byteLength(v as string)}`);
+      }
       return v;
     case 'enum':
       if (typeof v !== 'string' || !k.values.includes(v)) fail(`must be one of ${k.values.map((x) => `"${x}"`).join(', ')}`);

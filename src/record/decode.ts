@@ -109,7 +109,24 @@ export function readHeader(view: DataView | Uint8Array, off: number): RecordHead
  * within the record. Allocates only to describe an error.
  */
 export function validateRecord(bytes: Uint8Array, off: number, available: number): string | undefined {
+  checkArguments('validateRecord', bytes, off, available);
   return recordError(bytes, off, available, true);
+}
+
+/**
+ * The arguments of validateRecord: a caller's mistake (an offset past the
+ * end, NaN, more bytes than there are) is a TypeError or RangeError that
+ * says which argument, never a DataView's error or a record read out of
+ * bounds (NaN compares false with every bound).
+ */
+function checkArguments(fn: string, bytes: Uint8Array, off: number, available: number): void {
+  if (!(bytes instanceof Uint8Array)) throw new TypeError(`${fn}: bytes must be a Uint8Array, got ${bytes === null ? 'null' : typeof bytes}`);
+  if (!Number.isInteger(off) || off < 0 || off > bytes.length) {
+    throw new RangeError(`${fn}: offset ${String(off)} is not an integer in 0..${bytes.length} (the length of bytes)`);
+  }
+  if (!Number.isInteger(available) || available < 0 || available > bytes.length - off) {
+    throw new RangeError(`${fn}: available ${String(available)} is not an integer in 0..${bytes.length - off} (the bytes from offset ${off} to the end)`);
+  }
 }
 
 /**

@@ -6,7 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, configKeys, defaultConfig, envName, loadConfig, socketMode } from '../../src/ops/config.js';
+import { checkMemory, ConfigError, configKeys, defaultConfig, envName, loadConfig, socketMode } from '../../src/ops/config.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'forkline-config-'));
 let n = 0;
@@ -103,5 +103,41 @@ describe('configuration', () => {
     const bad = spawnSync(process.execPath, [bin, 'run', '--print-config'], { encoding: 'utf8', env: { ...process.env, FORKLINE_SOCKET_MODE: 'rw' } });
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/config key "socket\.mode" \(environment FORKLINE_SOCKET_MODE\): must be an octal string like "0600"/);
+  });
+});
+
+describe('bounds that fit the machine', () => {
+  const twoCpus = { totalMem: 23 * 2 ** 30, possibleCpus: 2, defaultShards: 2 };
+
+  it('a capacity under the 16 rows a table takes is refused with the key named, as is one over the largest', () => {
+    expect(errorOf(() => loadConfig({ file: file({}), env: {}, flags: { capacity: '1' } }))).toMatch(/config key "capacity" \(flag\): must be an integer in 16\.\.16777216 or null, got "1"/);
+    expect(errorOf(() => loadConfig({ file: file({ capacity: 2 ** 25 }), env: {} }))).toMatch(/"capacity"/);
+    expect(loadConfig({ file: file({}), env: {}, flags: { capacity: '16' } }).capacity).toBe(16);
+  });
+
+  it('a socket path over 107 bytes is refused (bind would cut it), counted in bytes', () => {
+    const long = '/tmp/' + 'x'.repeat(103); // 108 bytes
+    expect(errorOf(() => loadConfig({ file: file({}), env: {}, flags: { 'socket.path': long } }))).toMatch(
+      /config key "socket.path" \(flag\): must be at most 107 bytes \(the longest UNIX socket path\), not 108/,
+    );
+    expect(loadConfig({ file: file({}), env: {}, flags: { 'socket.path': long.slice(0, -1) } }).socket.path).toHaveLength(107);
+    const wide = '/tmp/' + 'é'.repeat(52); // 109 bytes in 57 characters
+    expect(errorOf(() => loadConfig({ file: file({}), env: { FORKLINE_SOCKET_PATH: wide } }))).toMatch(/not 109/);
+  });
+
+  it('ringBytesPerCpu 2 GiB on a 2-CPU host is refused naming the limit and what fits', () => {
+    const msg = errorOf(() => loadConfig({ file: file({}), env: {}, flags: { ringBytesPerCpu: '2147483648' }, host: twoCpus }));
+    expect(msg).toMatch(/config key "ringBytesPerCpu" \(for this host\): 2147483648 bytes times 2 CPUs is 4\.0 GiB of BPF rings, over the limit of 2\.9 GiB \(1\/8 of this host's 23\.0 GiB of memory\): at most 1073741824 here/);
+    expect(loadConfig({ file: file({}), env: {}, flags: { ringBytesPerCpu: '1073741824' }, host: twoCpus }).ringBytesPerCpu).toBe(2 ** 30);
+    // the same size on a host with 64 CPUs of the same memory
+    expect(() => checkMemory({ ringBytesPerCpu: 2 ** 27 }, { ...twoCpus, possibleCpus: 64 })).toThrow(/times 64 CPUs is 8\.0 GiB/);
+  });
+
+  it('tables that do not fit half the memory are refused: capacity times shards, the default shards counted', () => {
+    const small = { totalMem: 2 ** 30, possibleCpus: 2, defaultShards: 8 };
+    expect(() => checkMemory({ capacity: 2 ** 24, shards: 1 }, small)).toThrow(/config key "capacity" \(for this host\): 1 shards of 16777216 rows take .* GiB, over the limit of 512\.0 MiB/);
+    expect(() => checkMemory({ capacity: 2 ** 22 }, small)).toThrow(/8 shards of 4194304 rows/);
+    expect(() => checkMemory({ capacity: 65536, shards: 8 }, small)).not.toThrow();
+    expect(() => checkMemory({}, small)).not.toThrow(); // the defaults fit a 1 GiB host
   });
 });

@@ -2,9 +2,13 @@
 // they were routed (docs/record-format.md, "Versions"). `forkline run --record` and
 // `forkline synth` write them; the replay source reads them back.
 
+import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { ForklineError } from '../../errors.js';
+import { refusedPidError } from '../../cache/record-applier.js';
 import { H_SIZE, MAX_RECORD_SIZE } from '../../record/constants.js';
+import { validateRecord } from '../../record/decode.js';
+import { OutputFile } from '../output-file.js';
 import type { RecordChunk, RecordSource } from '../source.js';
 
 export const REPLAY_MAGIC = 'FORKLINE';
@@ -29,10 +33,24 @@ function header(createdMs: number): Uint8Array {
   return h;
 }
 
-/** Checks a replay header; returns where the records start. */
-export function checkHeader(h: Uint8Array, file: string): number {
+/** What checkHeader compares the header with: the file's size and modification time. */
+export interface RecordingFile {
+  size: number;
+  mtimeMs: number;
+}
+
+/** How far a header's creation time may be after the file's modification time (clocks of two machines). */
+const CREATED_SLACK_MS = 86_400_000;
+
+/**
+ * Checks a replay header against the file it starts; returns where the
+ * records start. Every field is checked: a damaged one is an
+ * ERR_REPLAY_HEADER naming the field and its offset, never an empty stream.
+ */
+export function checkHeader(h: Uint8Array, file: string, f?: RecordingFile): number {
   if (h.length < REPLAY_HEADER_BYTES || Buffer.from(h.subarray(0, 8)).toString('latin1') !== REPLAY_MAGIC) {
-    throw new ForklineError('ERR_REPLAY_HEADER', `${file} is not a forkline recording (no "${REPLAY_MAGIC}" header)`, 0);
+    const short = h.length < REPLAY_HEADER_BYTES ? ` (${f?.size ?? h.length} bytes, shorter than the ${REPLAY_HEADER_BYTES}-byte header)` : '';
+    throw new ForklineError('ERR_REPLAY_HEADER', `${file} is not a forkline recording (no "${REPLAY_MAGIC}" header)${short}`, 0);
   }
   const dv = new DataView(h.buffer, h.byteOffset, h.byteLength);
   const version = dv.getUint32(8, true);
@@ -48,36 +66,92 @@ export function checkHeader(h: Uint8Array, file: string): number {
       version !== REPLAY_VERSION ? 8 : 24,
     );
   }
-  return dv.getUint32(12, true);
+  const bad = (field: string, at: number, value: bigint | number, want: string): never => {
+    throw new ForklineError(
+      'ERR_REPLAY_HEADER',
+      `${file}: corrupt header: field ${field} (bytes ${at}..${at + (field === 'createdMs' ? 7 : 3)}) is ${value}, ${want}`,
+      at,
+    );
+  };
+  const headerBytes = dv.getUint32(12, true);
+  if (headerBytes !== REPLAY_HEADER_BYTES) bad('headerBytes', 12, headerBytes, `a version ${REPLAY_VERSION} header is ${REPLAY_HEADER_BYTES} bytes`);
+  const created = dv.getBigUint64(16, true);
+  if (created === 0n || created > BigInt(Number.MAX_SAFE_INTEGER)) bad('createdMs', 16, created, 'not a time in milliseconds');
+  if (f && Number(created) > f.mtimeMs + CREATED_SLACK_MS) {
+    bad('createdMs', 16, created, `over a day after the file was last written (${new Date(f.mtimeMs).toISOString()})`);
+  }
+  const reserved = dv.getUint32(28, true);
+  if (reserved !== 0) bad('reserved', 28, reserved, 'not 0');
+  return headerBytes;
 }
 
-/** Appends records to a new recording file. */
+/** Opens a recording for reading; a missing, unreadable or non-regular file (a FIFO, which would block) is an ERR_REPLAY_FILE. */
+async function openRecording(file: string): Promise<{ fh: FileHandle; size: number; mtimeMs: number }> {
+  let fh: FileHandle;
+  try {
+    // O_NONBLOCK: opening a FIFO does not wait for a writer; fstat then refuses it
+    fh = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === 'ENOENT' ? 'no such file' : e.code === 'EACCES' ? 'permission denied' : `${e.code ?? ''} ${e.message}`.trim();
+    throw new ForklineError('ERR_REPLAY_FILE', `cannot read ${file}: ${why}`);
+  }
+  const st = await fh.stat();
+  if (!st.isFile()) {
+    await fh.close();
+    const kind = st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO' : st.isSocket() ? 'a socket' : 'not a regular file';
+    throw new ForklineError('ERR_REPLAY_FILE', `cannot read ${file}: it is ${kind}; a recording is a regular file (forkline synth, forkline run --record)`);
+  }
+  return { fh, size: st.size, mtimeMs: st.mtimeMs };
+}
+
+/**
+ * Appends records to a new recording file (an OutputFile: mode 0600, never
+ * through a link), which appears at its path when closed.
+ */
 export class ReplayWriter {
   private constructor(
-    private readonly fh: FileHandle,
+    private readonly out: OutputFile,
     readonly file: string,
   ) {}
 
   bytesWritten = REPLAY_HEADER_BYTES;
 
+  /** Throws an OutputFileError when the file cannot be created. */
   static async create(file: string): Promise<ReplayWriter> {
-    const fh = await open(file, 'w', 0o600);
-    await fh.write(header(Date.now()));
-    return new ReplayWriter(fh, file);
+    const out = await OutputFile.create(file);
+    try {
+      await out.write(header(Date.now()));
+    } catch (err) {
+      await out.abort();
+      throw err;
+    }
+    return new ReplayWriter(out, file);
   }
 
   /** Writes whole records (bytes[from, to)). */
   async write(bytes: Uint8Array, from = 0, to = bytes.length): Promise<void> {
-    await this.fh.write(bytes, from, to - from);
+    await this.out.write(bytes, from, to);
     this.bytesWritten += to - from;
   }
 
+  /** Completes the recording: renamed onto its path. */
   async close(): Promise<void> {
-    await this.fh.close();
+    await this.out.commit();
+  }
+
+  /** Drops the recording: its path is left as it was. */
+  async abort(): Promise<void> {
+    await this.out.abort();
   }
 }
 
-/** Reads a recording in chunks of whole records. A file that ends inside a record throws ERR_REPLAY_TRUNCATED with its offset, after every whole record before it. */
+/**
+ * Reads a recording in chunks of whole records. A file that ends inside a
+ * record throws ERR_REPLAY_TRUNCATED with its offset, after every whole
+ * record before it. A chunk's bytes are valid until the next chunk is asked
+ * for (one buffer is reused).
+ */
 export class ReplaySource implements RecordSource {
   readonly name = 'replay';
   readonly replayable = true;
@@ -85,30 +159,46 @@ export class ReplaySource implements RecordSource {
 
   constructor(readonly file: string) {}
 
-  async *chunks(): AsyncIterable<RecordChunk> {
-    const fh = await open(this.file, 'r');
+  /** Checks the file and its header without reading the records (throws what chunks() would first). */
+  async check(): Promise<void> {
+    const { fh, size, mtimeMs } = await openRecording(this.file);
     try {
-      this.totalBytes = (await fh.stat()).size;
       const h = new Uint8Array(REPLAY_HEADER_BYTES);
       const { bytesRead } = await fh.read(h, 0, REPLAY_HEADER_BYTES, 0);
-      let pos = checkHeader(h.subarray(0, bytesRead), this.file);
-      let carry = new Uint8Array(0);
+      checkHeader(h.subarray(0, bytesRead), this.file, { size, mtimeMs });
+    } finally {
+      await fh.close();
+    }
+  }
+
+  async *chunks(): AsyncIterable<RecordChunk> {
+    const { fh, size, mtimeMs } = await openRecording(this.file);
+    try {
+      this.totalBytes = size;
+      const h = new Uint8Array(REPLAY_HEADER_BYTES);
+      const { bytesRead } = await fh.read(h, 0, REPLAY_HEADER_BYTES, 0);
+      let pos = checkHeader(h.subarray(0, bytesRead), this.file, { size, mtimeMs });
+      // one buffer for the whole file: a chunk is routed (copied into the
+      // rings) before the next is read, and what is left of a record that
+      // did not fit (under MAX_RECORD_SIZE) moves to the front
+      const buf = new Uint8Array(READ_CHUNK + MAX_RECORD_SIZE);
+      const dv = new DataView(buf.buffer);
+      let carry = 0;
       for (;;) {
-        const buf = new Uint8Array(carry.length + READ_CHUNK);
-        buf.set(carry, 0);
-        const { bytesRead: n } = await fh.read(buf, carry.length, READ_CHUNK, pos);
+        const { bytesRead: n } = await fh.read(buf, carry, READ_CHUNK, pos);
         pos += n;
-        const end = carry.length + n;
-        const whole = wholeRecords(buf, end);
+        const end = carry + n;
+        const whole = wholeRecords(dv, end);
         const streamOffset = pos - end;
         if (whole > 0) yield { bytes: buf.subarray(0, whole), streamOffset };
-        carry = buf.slice(whole, end);
+        buf.copyWithin(0, whole, end);
+        carry = end - whole;
         if (n === 0) {
-          if (carry.length > 0) {
+          if (carry > 0) {
             throw new ForklineError(
               'ERR_REPLAY_TRUNCATED',
-              `${this.file}: truncated record at byte ${pos - carry.length} (${carry.length} bytes left of it); every record before it was applied`,
-              pos - carry.length,
+              `${this.file}: truncated record at byte ${pos - carry} (${carry} bytes left of it); every record before it was applied`,
+              pos - carry,
             );
           }
           return;
@@ -121,12 +211,11 @@ export class ReplaySource implements RecordSource {
 }
 
 /**
- * Bytes of whole records at the start of buf[0, end): stops before a record
+ * Bytes of whole records at the start of dv[0, end): stops before a record
  * that does not fit, and also before a header that cannot frame a record
  * (the router then reports it as corrupt at its offset).
  */
-function wholeRecords(buf: Uint8Array, end: number): number {
-  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+function wholeRecords(dv: DataView, end: number): number {
   let at = 0;
   while (end - at >= 8) {
     const size = dv.getUint32(at + H_SIZE, true);
@@ -135,4 +224,34 @@ function wholeRecords(buf: Uint8Array, end: number): number {
     at += size;
   }
   return at;
+}
+
+/** A record of a recording that the pipeline drops as corrupt: where it starts in the file, and why. */
+export interface BadRecord {
+  offset: number;
+  reason: string;
+}
+
+/**
+ * The first record of a recording that validateRecord rejects or whose pid
+ * the applier refuses, or undefined: run after a replay that counted
+ * corrupt records, to name where the damage starts (the shard workers that
+ * dropped them do not know file offsets). Reads the file again.
+ */
+export async function firstBadRecord(file: string): Promise<BadRecord | undefined> {
+  try {
+    for await (const chunk of new ReplaySource(file).chunks()) {
+      const bytes = chunk.bytes;
+      const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      for (let off = 0; off < bytes.length; ) {
+        const reason = validateRecord(bytes, off, bytes.length - off) ?? refusedPidError(dv, off);
+        if (reason !== undefined) return { offset: chunk.streamOffset + off, reason };
+        off += dv.getUint32(off + H_SIZE, true);
+      }
+    }
+  } catch (err) {
+    if (err instanceof ForklineError && err.offset !== undefined) return { offset: err.offset, reason: err.message };
+    throw err;
+  }
+  return undefined;
 }
