@@ -3,7 +3,6 @@
 import { writeFile } from 'node:fs/promises';
 import { CacheCore } from '../cache/core.js';
 import { bytesPerRow } from '../cache/table.js';
-import { ProcessView } from '../cache/view.js';
 import { socketMode, type ForklineConfig } from '../ops/config.js';
 import { MetricsReporter, pipelineMetricsSource } from '../ops/metrics.js';
 import type { AgentStats } from '../ops/query-protocol.js';
@@ -73,7 +72,7 @@ export async function run(config: ForklineConfig, out: RunOutput = {}): Promise<
   });
   pipeline.start();
   const sampler = new StatsSampler({ source: live.name, pipeline, capture: live });
-  const server = await serveQueries(config, { view: pipeline.reader({ procRoot: config.procRoot }), stats: () => sampler.stats() });
+  const server = await serveQueries(config, { handles: pipeline.handles, reader: { procRoot: config.procRoot, withEnvs: config.envs }, stats: () => sampler.stats() });
   if (server === 'fail') {
     live.stop();
     sampler.stop();
@@ -192,7 +191,7 @@ async function runReplay(config: ForklineConfig, out: RunOutput): Promise<number
   process.stderr.write(`forkline run: source replay (${config.replay})\n`);
   pipeline.start();
   const sampler = new StatsSampler({ source: 'replay', pipeline });
-  const server = await serveQueries(config, { view: pipeline.reader({ procRoot: config.procRoot }), stats: () => sampler.stats() });
+  const server = await serveQueries(config, { handles: pipeline.handles, reader: { procRoot: config.procRoot, withEnvs: config.envs }, stats: () => sampler.stats() });
   if (server === 'fail') {
     sampler.stop();
     await pipeline.stop().catch(() => {});
@@ -271,7 +270,8 @@ async function runProcfsPolling(config: ForklineConfig, out: RunOutput): Promise
   const poller = new ProcfsPoller(core, config.procRoot);
   const started = performance.now();
   const server = await serveQueries(config, {
-    view: new ProcessView(core.table, { procRoot: config.procRoot }),
+    handles: core.table.handles,
+    reader: { procRoot: config.procRoot },
     stats: () => procfsStats(core, poller, started),
   });
   if (server === 'fail') return 2;
