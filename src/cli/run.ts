@@ -325,7 +325,7 @@ async function runProcfsPolling(config: ForklineConfig, out: RunOutput): Promise
 }
 
 /** The `stats` answer of the procfs poller (no pipeline, no drops it could know of). */
-function procfsStats(core: CacheCore, poller: ProcfsPoller, started: number): Omit<AgentStats, 'connections'> {
+function procfsStats(core: CacheCore, poller: ProcfsPoller, started: number): Omit<AgentStats, 'connections' | 'routerStallMs'> {
   const t = poller.totals;
   const seconds = (performance.now() - started) / 1000;
   const rate = (n: number) => (seconds > 0 ? Math.round(n / seconds) : 0);
