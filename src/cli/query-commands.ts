@@ -152,6 +152,7 @@ export async function status(o: QueryCommandOptions): Promise<number> {
       `events/s   ${s.eventsPerSecond.total ?? 0} (fork ${s.eventsPerSecond.fork ?? 0}, exec ${s.eventsPerSecond.exec ?? 0}, exit ${s.eventsPerSecond.exit ?? 0}); ${s.events} events in all`,
       `drops      ${d.total} (lost ${d.lostEvents}, capture-full ${d.captureRingFull}, shard-full ${d.shardRingFull}, decode ${d.decodeErrors}, table-full ${d.tableFull}, link-messages ${d.linkMessages}); ${d.lastMinute} in the last minute`,
       `cache      ${s.cacheSize} processes, ${s.rows} rows, ${s.shards} shards, lag ${s.shardLag.join('/')}`,
+      `stall      router ${s.routerStallMs.max} ms at most in the last minute, p99 ${s.routerStallMs.p99} ms`,
     ];
     process.stdout.write(lines.join('\n') + '\n');
   }

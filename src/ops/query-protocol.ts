@@ -187,6 +187,12 @@ export interface AgentStats {
   /** Records routed to the pipeline that each shard has not applied yet. */
   shardLag: number[];
   workerRestarts: number;
+  /**
+   * The router stall: how late the agent's main thread (which routes every
+   * record) ran, beyond the 10 ms sampling interval of its event-loop
+   * delay monitor; `max` over the last minute, `p99` over the last second.
+   */
+  routerStallMs: { max: number; p99: number };
   connections: number;
 }
 

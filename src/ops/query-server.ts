@@ -16,6 +16,7 @@ import type { PipelineHandles } from '../cache/shards.js';
 import type { ProcessTableHandles } from '../cache/table.js';
 import { authorize, readPeerCredentials, resolveGroup, type PeerReader } from './query-peer.js';
 import { QueryPool, type ReaderOptions } from './query-pool.js';
+import { routerStallNow } from './query-stats.js';
 import { parseRequest, RequestError, type AgentStats, type QueryErrorCode, type QueryRequest } from './query-protocol.js';
 
 /** What the server needs of the agent: its shared tables (for the reader threads) and its counters. */
@@ -24,7 +25,7 @@ export interface QueryAgent {
   handles: PipelineHandles | ProcessTableHandles;
   /** How the reader threads read the tables (procRoot for user names, envs). */
   reader?: Omit<ReaderOptions, 'scrubWords'>;
-  stats(): Omit<AgentStats, 'connections'>;
+  stats(): Omit<AgentStats, 'connections' | 'routerStallMs'>;
 }
 
 export interface QueryServerOptions {
@@ -384,7 +385,7 @@ class Connection {
       if (typeof item === 'string') {
         this.socket.write(item);
       } else if (item.op === 'stats') {
-        this.socket.write(JSON.stringify({ ok: true, stats: { ...this.agent.stats(), connections: this.connections() } }) + '\n');
+        this.socket.write(JSON.stringify({ ok: true, stats: { ...this.agent.stats(), routerStallMs: routerStallNow(), connections: this.connections() } }) + '\n');
       } else {
         const raw = item.op !== 'tree' && item.raw && this.root;
         this.replying = true;
