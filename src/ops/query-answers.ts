@@ -140,7 +140,7 @@ function treeLine(ctx: AnswerContext, pid: number | undefined): Iterable<string>
 /**
  * `{"ok":true,"format":"json","raw":…,"dump":{"entries":[…]}}`: the shape
  * of ProcessView.toJSON (src/cache/export.ts, entriesToJSON), written an
- * entry at a time (test/ops/query-pool.test.ts checks they agree).
+ * entry at a time (test/ops/query-server.test.ts checks they agree).
  */
 function* jsonDumpLine(ctx: AnswerContext, raw: boolean): Iterable<string> {
   const live = ctx.view.liveEntries();
@@ -195,7 +195,8 @@ function* jsonDumpLine(ctx: AnswerContext, raw: boolean): Iterable<string> {
  * `{"ok":true,"format":"dot","raw":false,"dump":"digraph …"}`: the text of
  * ProcessView.toDot(true) (entriesToDot), as one JSON string written a
  * line at a time (a JSON string's escapes never span two characters of
- * its text, so the pieces' escapes concatenate).
+ * its text, so the pieces' escapes concatenate; test/ops/query-server.test.ts
+ * checks the text is toDot's).
  */
 function* dotDumpLine(ctx: AnswerContext): Iterable<string> {
   const live = ctx.view.liveEntries();

@@ -202,13 +202,17 @@ describe('query socket: the protocol', () => {
     }
   });
 
-  it('dump gives the cache as JSON (one line) or DOT', async () => {
+  it('dump gives the cache as JSON (one line) or DOT, the same as the view\'s own toJSON and toDot', async () => {
     const s = await serve();
     try {
       const j = (await query(s.path, { op: 'dump', format: 'json' })) as unknown as { dump: { entries: unknown[] } };
       expect(j.dump).toEqual(JSON.parse(view.toJSON(false)));
       const d = (await query(s.path, { op: 'dump', format: 'dot' })) as unknown as { dump: string };
       expect(d.dump).toMatch(/^digraph/);
+      // streamed from a reader thread a piece at a time, it is the text of the view's own export
+      expect(d.dump).toBe(view.toDot(true));
+      const raw = (await query(s.path, { op: 'dump', format: 'json', raw: true })) as unknown as { raw: boolean; dump: unknown };
+      expect(raw.dump).toEqual(JSON.parse(view.toJSON(raw.raw)));
     } finally {
       await s.close();
     }
