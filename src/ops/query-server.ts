@@ -115,7 +115,8 @@ export async function startQueryServer(options: QueryServerOptions, agent: Query
   const sockets = new Set<Socket>();
   const connections = new Set<Connection>();
   const perUid = new Map<number, number>();
-  const server = createServer({ allowHalfOpen: false, pauseOnConnect: false }, (socket) => {
+  // half-open: a client that sends its requests and shuts down its side (printf … | socat) gets its answers, then the end
+  const server = createServer({ allowHalfOpen: true, pauseOnConnect: false }, (socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
     socket.on('error', () => {}); // a client that went away: nothing to do
@@ -289,6 +290,8 @@ class Connection {
   private replying = false;
   /** The last complete request, reply or drain: what the idle timeout counts from. */
   private lastActivity = performance.now();
+  /** The client shut down its side: end ours once every request read is answered. */
+  private ended = false;
 
   constructor(
     private readonly socket: Socket,
@@ -304,6 +307,10 @@ class Connection {
     socket.on('drain', () => {
       this.lastActivity = performance.now();
       this.updateReading();
+    });
+    socket.once('end', () => {
+      this.ended = true;
+      this.next();
     });
     socket.once('close', () => {
       this.closed = true;
@@ -404,6 +411,11 @@ class Connection {
           this.next();
         });
       }
+    }
+    if (this.ended && !this.replying && this.queue.length === 0 && !this.closed) {
+      this.closed = true;
+      this.socket.end();
+      return;
     }
     this.updateReading();
   }

@@ -218,6 +218,32 @@ describe('query socket: the protocol', () => {
     }
   });
 
+  it('a client that sends its requests and shuts down its side (printf … | socat) gets every answer, in order, then the end', async () => {
+    const s = await serve();
+    try {
+      const pid = somePid();
+      const text = await new Promise<string>((resolve, reject) => {
+        const c = connect(s.path);
+        let got = '';
+        c.on('data', (d: Buffer) => (got += d.toString()));
+        c.on('close', () => resolve(got));
+        c.on('error', reject);
+        c.end(`{"op":"tree"}\n{"op":"resolve","pid":${pid}}\n{"op":"stats"}\n{"op":"dump","format":"dot"}\n`);
+      });
+      const lines = text.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(lines.map((l) => [l.ok, Object.keys(l)[1]])).toEqual([
+        [true, 'pid'],
+        [true, 'pid'],
+        [true, 'stats'],
+        [true, 'format'],
+      ]);
+      expect(lines[1]!.pid).toBe(pid);
+      expect(Array.isArray(lines[0]!.nodes)).toBe(true);
+    } finally {
+      await s.close();
+    }
+  });
+
   it('parseRequest names what is wrong with a request', () => {
     const err = (line: string) => {
       try {
