@@ -16,6 +16,7 @@ import type { PipelineHandles } from '../cache/shards.js';
 import type { ProcessTableHandles } from '../cache/table.js';
 import { authorize, readPeerCredentials, resolveGroup, type PeerReader } from './query-peer.js';
 import { QueryPool, type ReaderOptions } from './query-pool.js';
+import { routerStall } from './loop-stall.js';
 import { routerStallNow } from './query-stats.js';
 import { parseRequest, RequestError, type AgentStats, type QueryErrorCode, type QueryRequest } from './query-protocol.js';
 
@@ -106,6 +107,7 @@ export async function startQueryServer(options: QueryServerOptions, agent: Query
     chmodSync(dir, 0o755); // whatever the umask
   }
   await removeStaleSocket(path);
+  routerStall(); // the stall figure of `stats` counts from here (or from the StatsSampler's start)
 
   const pool = new QueryPool(
     agent.handles,
