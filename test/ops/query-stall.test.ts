@@ -6,7 +6,7 @@
 // main thread (what the query socket did before) shows the stall it finds.
 
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
+import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -103,31 +103,55 @@ class FillThenStorm implements RecordSource {
   }
 }
 
-/** Asks for a dump and reads it as it streams, counting bytes and live entries; never parses it (this thread is the agent's). */
-function streamDump(path: string, format: 'json' | 'dot'): Promise<{ bytes: number; live: number; head: string; ms: number }> {
-  const started = performance.now();
-  return new Promise((resolve, reject) => {
-    const s = connect(path);
-    let bytes = 0;
-    let live = 0;
-    let head = '';
-    let carry = '';
-    const needle = format === 'json' ? '"live":true' : ' [label=';
-    s.on('connect', () => s.write(JSON.stringify({ op: 'dump', format }) + '\n'));
-    s.on('data', (d: Buffer) => {
-      bytes += d.length;
-      const text = carry + d.toString('latin1');
-      if (head.length < 64) head = (head + text).slice(0, 64);
-      for (let at = text.indexOf(needle); at >= 0; at = text.indexOf(needle, at + needle.length)) live++;
-      carry = text.slice(-(needle.length - 1));
-      if (d[d.length - 1] === 10) {
-        s.destroy();
-        resolve({ bytes, live, head, ms: performance.now() - started });
-      }
-    });
-    s.on('error', reject);
-    s.on('close', () => reject(new Error(`the dump ended after ${bytes} bytes without its newline`)));
+/**
+ * A client in another process (as `forkline dump` is: its reading must not
+ * load the thread measured here) asks for a dump and reads it as it
+ * streams, counting bytes and live entries (or DOT nodes), never parsing it.
+ */
+const CLIENT = `
+const [path, format] = process.argv.slice(1);
+const needle = format === 'json' ? '"live":true' : ' [label=';
+process.stdout.write('ready\\n');
+process.stdin.once('data', () => {
+const started = performance.now();
+const s = require('node:net').connect(path);
+let bytes = 0, live = 0, head = '', carry = '';
+s.on('connect', () => s.write(JSON.stringify({ op: 'dump', format }) + '\\n'));
+s.on('data', (d) => {
+  bytes += d.length;
+  const text = carry + d.toString('latin1');
+  if (head.length < 64) head = (head + text).slice(0, 64);
+  for (let at = text.indexOf(needle); at >= 0; at = text.indexOf(needle, at + needle.length)) live++;
+  carry = text.slice(-(needle.length - 1));
+  if (d[d.length - 1] === 10) {
+    process.stdout.write(JSON.stringify({ bytes, live, head, ms: performance.now() - started }));
+    process.exit(0);
+  }
+});
+s.on('close', () => { console.error('the dump ended after ' + bytes + ' bytes without its newline'); process.exit(1); });
+});
+`;
+
+/** A dump client, started (spawning from a process this big takes a while: not while measuring); go() asks and reads. */
+async function dumpClient(path: string, format: 'json' | 'dot') {
+  const child = spawn(process.execPath, ['-e', CLIENT, path, format], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.once('data', () => resolve());
+    child.once('error', reject);
   });
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const done = new Promise<{ bytes: number; live: number; head: string; ms: number }>((resolve, reject) =>
+    child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`dump client exited ${code}: ${err}`)))),
+  );
+  return {
+    go() {
+      child.stdin.write('go\n');
+      return done;
+    },
+  };
 }
 
 /** A LoopStall that has started sampling (its first tick only sets a start time). */
@@ -171,11 +195,12 @@ describe('query socket: dumps during a storm', () => {
     await new Promise((r) => setTimeout(r, 5000));
     const baseline = { max: calm.maxOver(Infinity), p99: calm.p99() };
     calm.stop();
+    const clients = [await dumpClient(server.path, 'json'), await dumpClient(server.path, 'dot')];
     const before = { storm: source.stormRecords, routed: pipeline.stats().router.routed };
     const stall = await startedStall();
     try {
       // both at once, one per reader thread
-      const [a, dot] = await Promise.all([streamDump(server.path, 'json'), streamDump(server.path, 'dot')]);
+      const [a, dot] = await Promise.all(clients.map((c) => c.go()));
       await new Promise((r) => setTimeout(r, 50)); // the monitor's last tick
       const max = stall.maxOver(Infinity);
       const after = { storm: source.stormRecords, routed: pipeline.stats().router.routed };
