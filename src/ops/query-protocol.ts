@@ -190,7 +190,8 @@ export interface AgentStats {
   /**
    * The router stall: how late the agent's main thread (which routes every
    * record) ran, beyond the 10 ms sampling interval of its event-loop
-   * delay monitor; `max` over the last minute, `p99` over the last second.
+   * delay monitor; `max` over the last minute, `p99` over the last one or
+   * two seconds.
    */
   routerStallMs: { max: number; p99: number };
   connections: number;
