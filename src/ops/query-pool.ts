@@ -44,6 +44,9 @@ export interface QueryPoolOptions {
 
 export const QUERY_POOL_DEFAULTS = { threads: 2, queue: 32 } as const;
 
+/** How much lower the reader threads' priority is than the agent's (nice increment). */
+const READER_NICE = 10;
+
 /** How a reply ended. */
 export type ReplyOutcome =
   | { kind: 'done' }
@@ -66,6 +69,8 @@ export class QueryPool {
       maxQueue: options.queue ?? QUERY_POOL_DEFAULTS.queue,
       // idle threads beyond the first end after a minute
       idleTimeout: 60_000,
+      // a Linux thread's nice value is its own: on a busy host the router and the shard workers get the CPU before a dump
+      niceIncrement: READER_NICE,
       workerData: data,
     });
   }

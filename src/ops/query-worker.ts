@@ -6,7 +6,6 @@
 // chunk once the socket took it), so a slow client slows this thread, not
 // the agent, and a dump is never whole in memory as text.
 
-import { getPriority, setPriority } from 'node:os';
 import type { MessagePort } from 'node:worker_threads';
 import { workerData } from 'piscina';
 import { ArgvScrubber } from '../cache/scrub.js';
@@ -19,26 +18,6 @@ import type { PoolTask, QueryWorkerData, WorkerMessage } from './query-pool.js';
 const CHUNK_BYTES = 64 * 1024;
 /** Chunks sent and not yet taken by the socket. */
 const CHUNKS_IN_FLIGHT = 4;
-
-/**
- * The nice value of a reader thread. On Linux the nice value is a thread's
- * own (setpriority of "process" 0 is the calling thread): on a busy host
- * the router and the shard workers get the CPU before a dump does.
- */
-const READER_NICE = 10;
-try {
-  setPriority(0, Math.max(READER_NICE, getPriorityOrZero()));
-} catch {
-  // not allowed or not supported: the thread runs at the agent's priority
-}
-
-function getPriorityOrZero(): number {
-  try {
-    return getPriority(0);
-  } catch {
-    return 0;
-  }
-}
 
 let context: AnswerContext | undefined;
 
