@@ -173,7 +173,7 @@ export async function main(argv: string[]): Promise<number> {
     });
   program
     .command('status')
-    .description('say whether the agent runs and how it does (exit 1: not running, 2: dropping events)')
+    .description('say whether the agent runs and how it does (exit 1: not running, 2: dropping events, 3: busy)')
     .option(...socketOption)
     .option(...configOption)
     .option('--json', 'print the stats as JSON')

@@ -2,7 +2,7 @@
 // through its query socket (docs/operations.md) and print the answer.
 
 import { loadConfig } from '../ops/config.js';
-import { AgentDownError, query, QueryFailedError } from '../ops/query-client.js';
+import { AgentBusyError, AgentDownError, isBusy, query, QueryFailedError } from '../ops/query-client.js';
 import type { AgentStats, QueryResponse, TreeNode, WireEntry } from '../ops/query-protocol.js';
 import { OutputFile } from '../pipeline/output-file.js';
 
@@ -17,28 +17,44 @@ export function socketPathOf(o: QueryCommandOptions): string {
   return loadConfig({ file: o.config, lenientDefaultFile: true, flags: { 'socket.path': o.socket } }).socket.path;
 }
 
-/** One request; prints the failure and returns undefined when there is no answer to print. */
-async function ask(command: string, o: QueryCommandOptions, request: Record<string, unknown>): Promise<Record<string, unknown> | undefined> {
+/**
+ * Exit codes of the query commands (docs/operations.md, "Commands"):
+ * 0 answered; 1 no agent is running, or it refused or failed the request
+ * (not found, forbidden, a broken answer); 2 (status) the agent dropped
+ * events during the last minute; 3 the agent is busy: try again.
+ */
+export const EXIT = { ok: 0, failed: 1, dropping: 2, busy: 3 } as const;
+
+/** One request: the answer, or the exit code once the failure is printed. */
+async function ask(command: string, o: QueryCommandOptions, request: Record<string, unknown>): Promise<Record<string, unknown> | number> {
   let socketPath: string;
   try {
     socketPath = socketPathOf(o);
   } catch (err) {
     process.stderr.write(`forkline ${command}: ${(err as Error).message}\n`);
-    return undefined;
+    return EXIT.failed;
   }
   let res: QueryResponse;
   try {
     res = await query(socketPath, request);
   } catch (err) {
+    if (err instanceof AgentBusyError) {
+      process.stderr.write(`forkline ${command}: ${err.message}\n`);
+      return EXIT.busy;
+    }
     if (err instanceof AgentDownError || err instanceof QueryFailedError) {
       process.stderr.write(`forkline ${command}: ${err.message}\n`);
-      return undefined;
+      return EXIT.failed;
     }
     throw err;
   }
   if (!res.ok) {
+    if (isBusy(res)) {
+      process.stderr.write(`forkline ${command}: the forkline agent on ${socketPath} is busy (${res.error.message}) [${res.error.code}]: try again\n`);
+      return EXIT.busy;
+    }
     process.stderr.write(`forkline ${command}: ${res.error.message} [${res.error.code}]\n`);
-    return undefined;
+    return EXIT.failed;
   }
   return res;
 }
@@ -64,7 +80,7 @@ function clip(s: string, n: number): string {
 
 export async function tree(pid: number | undefined, o: QueryCommandOptions): Promise<number> {
   const res = await ask('tree', o, pid === undefined ? { op: 'tree' } : { op: 'tree', pid });
-  if (!res) return 1;
+  if (typeof res === 'number') return res;
   if (o.json) {
     process.stdout.write(JSON.stringify(res) + '\n');
     return 0;
@@ -97,7 +113,7 @@ export function renderTree(nodes: readonly TreeNode[], width = 0): string {
 
 export async function resolve(pid: number, o: QueryCommandOptions & { raw?: boolean }): Promise<number> {
   const res = await ask('resolve', o, { op: 'resolve', pid, raw: o.raw === true });
-  if (!res) return 1;
+  if (typeof res === 'number') return res;
   if (o.json) {
     process.stdout.write(JSON.stringify(res) + '\n');
     return 0;
@@ -127,7 +143,7 @@ export function renderChain(chain: readonly WireEntry[]): string {
 
 export async function dump(o: QueryCommandOptions & { dot?: boolean; out?: string; raw?: boolean }): Promise<number> {
   const res = await ask('dump', o, { op: 'dump', format: o.dot ? 'dot' : 'json', raw: o.raw === true });
-  if (!res) return 1;
+  if (typeof res === 'number') return res;
   const text = o.dot ? String(res.dump) : JSON.stringify(res.dump) + '\n';
   if (o.out) {
     await OutputFile.write(o.out, text);
@@ -138,10 +154,10 @@ export async function dump(o: QueryCommandOptions & { dot?: boolean; out?: strin
   return 0;
 }
 
-/** Exit codes: 0 healthy, 1 no agent (or no answer), 2 the agent dropped events during the last minute. */
+/** Exit codes (EXIT): 0 healthy, 1 no agent (or no answer), 2 the agent dropped events during the last minute, 3 busy. */
 export async function status(o: QueryCommandOptions): Promise<number> {
   const res = await ask('status', o, { op: 'stats' });
-  if (!res) return 1;
+  if (typeof res === 'number') return res;
   const s = res.stats as AgentStats;
   if (o.json) {
     process.stdout.write(JSON.stringify(s) + '\n');
@@ -152,14 +168,15 @@ export async function status(o: QueryCommandOptions): Promise<number> {
       `events/s   ${s.eventsPerSecond.total ?? 0} (fork ${s.eventsPerSecond.fork ?? 0}, exec ${s.eventsPerSecond.exec ?? 0}, exit ${s.eventsPerSecond.exit ?? 0}); ${s.events} events in all`,
       `drops      ${d.total} (lost ${d.lostEvents}, capture-full ${d.captureRingFull}, shard-full ${d.shardRingFull}, decode ${d.decodeErrors}, table-full ${d.tableFull}, link-messages ${d.linkMessages}); ${d.lastMinute} in the last minute`,
       `cache      ${s.cacheSize} processes, ${s.rows} rows, ${s.shards} shards, lag ${s.shardLag.join('/')}`,
+      `stall      router ${s.routerStallMs.max} ms at most in the last minute, p99 ${s.routerStallMs.p99} ms`,
     ];
     process.stdout.write(lines.join('\n') + '\n');
   }
   if (s.dropping) {
     process.stderr.write(`forkline status: the agent dropped ${s.drops.lastMinute} events during the last minute\n`);
-    return 2;
+    return EXIT.dropping;
   }
-  return 0;
+  return EXIT.ok;
 }
 
 function formatUptime(seconds: number): string {

@@ -2,7 +2,6 @@
 
 import { CacheCore } from '../cache/core.js';
 import { bytesPerRow } from '../cache/table.js';
-import { ProcessView } from '../cache/view.js';
 import { socketMode, type ForklineConfig } from '../ops/config.js';
 import { MetricsReporter, pipelineMetricsSource } from '../ops/metrics.js';
 import type { AgentStats } from '../ops/query-protocol.js';
@@ -73,7 +72,7 @@ export async function run(config: ForklineConfig, out: RunOutput = {}): Promise<
   });
   pipeline.start();
   const sampler = new StatsSampler({ source: live.name, pipeline, capture: live });
-  const server = await serveQueries(config, { view: pipeline.reader({ procRoot: config.procRoot }), stats: () => sampler.stats() });
+  const server = await serveQueries(config, { handles: pipeline.handles, reader: { procRoot: config.procRoot, withEnvs: config.envs }, stats: () => sampler.stats() });
   if (server === 'fail') {
     live.stop();
     sampler.stop();
@@ -194,7 +193,7 @@ async function runReplay(config: ForklineConfig, out: RunOutput): Promise<number
   process.stderr.write(`forkline run: source replay (${config.replay})\n`);
   pipeline.start();
   const sampler = new StatsSampler({ source: 'replay', pipeline });
-  const server = await serveQueries(config, { view: pipeline.reader({ procRoot: config.procRoot }), stats: () => sampler.stats() });
+  const server = await serveQueries(config, { handles: pipeline.handles, reader: { procRoot: config.procRoot, withEnvs: config.envs }, stats: () => sampler.stats() });
   if (server === 'fail') {
     sampler.stop();
     await pipeline.stop().catch(() => {});
@@ -273,7 +272,8 @@ async function runProcfsPolling(config: ForklineConfig, out: RunOutput): Promise
   const poller = new ProcfsPoller(core, config.procRoot);
   const started = performance.now();
   const server = await serveQueries(config, {
-    view: new ProcessView(core.table, { procRoot: config.procRoot }),
+    handles: core.table.handles,
+    reader: { procRoot: config.procRoot },
     stats: () => procfsStats(core, poller, started),
   });
   if (server === 'fail') return 2;
@@ -327,7 +327,7 @@ async function runProcfsPolling(config: ForklineConfig, out: RunOutput): Promise
 }
 
 /** The `stats` answer of the procfs poller (no pipeline, no drops it could know of). */
-function procfsStats(core: CacheCore, poller: ProcfsPoller, started: number): Omit<AgentStats, 'connections'> {
+function procfsStats(core: CacheCore, poller: ProcfsPoller, started: number): Omit<AgentStats, 'connections' | 'routerStallMs'> {
   const t = poller.totals;
   const seconds = (performance.now() - started) / 1000;
   const rate = (n: number) => (seconds > 0 ? Math.round(n / seconds) : 0);

@@ -6,6 +6,7 @@
 import { PipelineControl } from '../cache/shards.js';
 import type { CaptureStats } from '../native/addon.js';
 import type { Pipeline, PipelineStats } from '../pipeline/pipeline.js';
+import { routerStall } from './loop-stall.js';
 
 /** A ring's fill, bytes. */
 export interface RingFill {
@@ -29,6 +30,8 @@ export interface MetricsSource {
   watermarks(): { target: bigint[]; applied: bigint[] };
   /** Capacity of each shard ring (bytes), and the capture ring's fill for a live source. */
   rings(): { shardCapacity: number; capture?: RingFill };
+  /** The longest router stall (ms) over the last `windowMs`: how late the main thread ran (loop-stall.ts). */
+  routerStallMs?(windowMs: number): number;
 }
 
 export interface PipelineMetricsOptions {
@@ -46,6 +49,7 @@ export function pipelineMetricsSource(pipeline: Pipeline, options: PipelineMetri
   const startedAt = options.startedAt ?? Date.now();
   const shardCapacity = options.ringBytes ?? 4 << 20;
   const capture = options.capture;
+  const stall = routerStall();
   return {
     pipeline: () => pipeline.stats(),
     capture: () => capture?.stats(),
@@ -59,6 +63,7 @@ export function pipelineMetricsSource(pipeline: Pipeline, options: PipelineMetri
       }
       return { target, applied };
     },
+    routerStallMs: (windowMs) => stall.maxOver(windowMs),
     rings: () => {
       if (!capture) return { shardCapacity };
       const r = capture.ring.stats();

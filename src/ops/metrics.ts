@@ -33,6 +33,7 @@ import type { WriterCounter } from '../cache/counters.js';
 import { isIP } from 'node:net';
 import type { MetricsSource } from './metrics-source.js';
 import { boundedLookup } from './metrics-dns.js';
+import { routerStall } from './loop-stall.js';
 
 export type { MetricsSource, RingFill } from './metrics-source.js';
 export { pipelineMetricsSource } from './metrics-source.js';
@@ -281,6 +282,9 @@ export class MetricsReporter {
       const lag = target !== undefined && applied !== undefined && target > applied ? Number(target - applied) : 0;
       this.gauge('pipeline.shard_lag', lag, [shard]);
     }
+    // the reporter runs on the agent's main thread: without a source's figure, this thread's
+    const window = this.opts.flushIntervalMs;
+    this.gauge('pipeline.router_stall_ms', src.routerStallMs ? src.routerStallMs(window) : routerStall().maxOver(window));
     this.latency.forEach((samples, shard) => {
       for (const ms of samples) this.histogram('pipeline.apply_latency', ms, [`shard:${shard}`]);
     });

@@ -13,7 +13,9 @@ export type QueryErrorCode =
   | 'not_found' // no cached process with that pid
   | 'request_too_large' // the line is longer than socket.maxRequestBytes (the connection is closed)
   | 'rate_limited' // more than socket.requestsPerSecond on this connection
-  | 'too_many_connections' // socket.maxConnections reached (the connection is closed)
+  | 'too_many_connections' // socket.maxConnections, or the per-user limit, reached (the connection is closed)
+  | 'busy' // every reader thread is busy and their queue is full: try again
+  | 'idle_timeout' // no request for the idle timeout (the connection is closed)
   | 'forbidden' // the peer is not root, the agent's user or in socket.group (the connection is closed)
   | 'internal'; // a bug: the agent stays up
 
@@ -185,6 +187,13 @@ export interface AgentStats {
   /** Records routed to the pipeline that each shard has not applied yet. */
   shardLag: number[];
   workerRestarts: number;
+  /**
+   * The router stall: how late the agent's main thread (which routes every
+   * record) ran, beyond the 10 ms sampling interval of its event-loop
+   * delay monitor; `max` over the last minute, `p99` over the last one or
+   * two seconds.
+   */
+  routerStallMs: { max: number; p99: number };
   connections: number;
 }
 

@@ -1,32 +1,32 @@
 // The local query socket of a running agent (docs/operations.md): a UNIX
 // socket speaking JSON lines, readable only by root, the agent's own user
-// and an optional group, checked with the kernel's peer credentials. It
-// reads the cache through a ProcessView in the main thread. Every request
-// is bounded (line length, requests per second per connection, concurrent
-// connections) and anything malformed gets an error response: a client
-// can never take the agent down.
+// and an optional group, checked with the kernel's peer credentials. The
+// main thread (which also routes every record) only accepts connections,
+// parses requests and writes replies: resolve, tree and dump are answered
+// by the reader threads of a query pool (query-pool.ts) attached to the
+// shared tables, and stream back in chunks. Every request is bounded (line
+// length, requests per second per connection, connections in all and per
+// user, an idle timeout, the pool's queue) and anything malformed gets an
+// error response: a client can never take the agent down nor stall it.
 
 import { chmodSync, chownSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
-import type { ProcessView } from '../cache/view.js';
-import { ArgvScrubber } from '../cache/scrub.js';
-import type { ProcessEntry } from '../cache/types.js';
+import type { PipelineHandles } from '../cache/shards.js';
+import type { ProcessTableHandles } from '../cache/table.js';
 import { authorize, readPeerCredentials, resolveGroup, type PeerReader } from './query-peer.js';
-import {
-  parseRequest,
-  RequestError,
-  wireEntry,
-  type AgentStats,
-  type QueryErrorCode,
-  type QueryRequest,
-  type TreeNode,
-} from './query-protocol.js';
+import { QueryPool, type ReaderOptions } from './query-pool.js';
+import { routerStall } from './loop-stall.js';
+import { routerStallNow } from './query-stats.js';
+import { parseRequest, RequestError, type AgentStats, type QueryErrorCode, type QueryRequest } from './query-protocol.js';
 
-/** What the server needs of the agent: a reader of the cache and its counters. */
+/** What the server needs of the agent: its shared tables (for the reader threads) and its counters. */
 export interface QueryAgent {
-  view: ProcessView;
-  stats(): Omit<AgentStats, 'connections'>;
+  /** pipeline.handles, or a single table's handles (the procfs poller's). */
+  handles: PipelineHandles | ProcessTableHandles;
+  /** How the reader threads read the tables (procRoot for user names, envs). */
+  reader?: Omit<ReaderOptions, 'scrubWords'>;
+  stats(): Omit<AgentStats, 'connections' | 'routerStallMs'>;
 }
 
 export interface QueryServerOptions {
@@ -38,6 +38,14 @@ export interface QueryServerOptions {
   maxRequestBytes?: number;
   requestsPerSecond?: number;
   maxConnections?: number;
+  /** Connections of one peer uid at once (default 8): one user cannot take every connection. */
+  maxConnectionsPerUid?: number;
+  /** A connection with no request (and no reply being read) for this long is closed (default 10 s). */
+  idleTimeoutMs?: number;
+  /** Reader threads answering resolve, tree and dump (default 2). */
+  readerThreads?: number;
+  /** Requests waiting for a reader thread before the answer is `busy` (default 32). */
+  queueLength?: number;
   /** Where the peers' /proc/<pid>/status is read (default /proc); user and group names come from its sibling etc/. */
   procRoot?: string;
   /** Extra words to scrub from argv. */
@@ -51,7 +59,7 @@ export interface QueryServerOptions {
 export interface QueryServer {
   readonly path: string;
   readonly connections: number;
-  /** Stops listening, closes every connection, removes the socket file. */
+  /** Stops listening, closes every connection, ends the reader threads, removes the socket file. */
   close(): Promise<void>;
 }
 
@@ -65,7 +73,13 @@ export class QueryServerError extends Error {
   }
 }
 
-export const QUERY_DEFAULTS = { maxRequestBytes: 65536, requestsPerSecond: 50, maxConnections: 16 } as const;
+export const QUERY_DEFAULTS = {
+  maxRequestBytes: 65536,
+  requestsPerSecond: 50,
+  maxConnections: 16,
+  maxConnectionsPerUid: 8,
+  idleTimeoutMs: 10_000,
+} as const;
 
 /** Listens on options.path (replacing a dead agent's socket, never a live one's). */
 export async function startQueryServer(options: QueryServerOptions, agent: QueryAgent): Promise<QueryServer> {
@@ -74,10 +88,12 @@ export async function startQueryServer(options: QueryServerOptions, agent: Query
   const gid = options.group != null ? resolveGroup(options.group, `${options.procRoot ?? '/proc'}/../etc`) : undefined;
   if (options.group != null && gid === undefined) throw new QueryServerError('ERR_SOCKET_GROUP', `socket group "${options.group}" does not exist`);
   const mode = options.mode ?? (gid !== undefined ? 0o660 : 0o600);
-  const limits = {
+  const limits: Limits = {
     maxRequestBytes: options.maxRequestBytes ?? QUERY_DEFAULTS.maxRequestBytes,
     requestsPerSecond: options.requestsPerSecond ?? QUERY_DEFAULTS.requestsPerSecond,
     maxConnections: options.maxConnections ?? QUERY_DEFAULTS.maxConnections,
+    maxConnectionsPerUid: options.maxConnectionsPerUid ?? QUERY_DEFAULTS.maxConnectionsPerUid,
+    idleTimeoutMs: options.idleTimeoutMs ?? QUERY_DEFAULTS.idleTimeoutMs,
   };
   const dir = dirname(path);
   let dirExisted = true;
@@ -91,10 +107,18 @@ export async function startQueryServer(options: QueryServerOptions, agent: Query
     chmodSync(dir, 0o755); // whatever the umask
   }
   await removeStaleSocket(path);
+  routerStall(); // the stall figure of `stats` counts from here (or from the StatsSampler's start)
 
-  const handler = new Handler(agent, options.scrubWords ?? []);
+  const pool = new QueryPool(
+    agent.handles,
+    { ...agent.reader, scrubWords: options.scrubWords ?? [] },
+    { threads: options.readerThreads, queue: options.queueLength },
+  );
   const sockets = new Set<Socket>();
-  const server = createServer({ allowHalfOpen: false, pauseOnConnect: false }, (socket) => {
+  const connections = new Set<Connection>();
+  const perUid = new Map<number, number>();
+  // half-open: a client that sends its requests and shuts down its side (printf … | socat) gets its answers, then the end
+  const server = createServer({ allowHalfOpen: true, pauseOnConnect: false }, (socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
     socket.on('error', () => {}); // a client that went away: nothing to do
@@ -116,16 +140,48 @@ export async function startQueryServer(options: QueryServerOptions, agent: Query
       refuse(socket, 'forbidden', `not allowed: ${auth.reason}; the query socket is for root${gid !== undefined ? ` and group ${gid}` : ''}`);
       return;
     }
-    new Connection(socket, handler, limits, auth.root, () => sockets.size, log);
+    const mine = perUid.get(peer.uid) ?? 0;
+    if (mine >= limits.maxConnectionsPerUid) {
+      refuse(socket, 'too_many_connections', `at most ${limits.maxConnectionsPerUid} connections at once per user (uid ${peer.uid})`);
+      return;
+    }
+    perUid.set(peer.uid, mine + 1);
+    const uid = peer.uid;
+    const c = new Connection(socket, pool, agent, limits, auth.root, () => sockets.size, log);
+    connections.add(c);
+    socket.once('close', () => {
+      connections.delete(c);
+      const n = (perUid.get(uid) ?? 1) - 1;
+      if (n > 0) perUid.set(uid, n);
+      else perUid.delete(uid);
+    });
   });
   server.maxConnections = limits.maxConnections * 4; // a hard stop beyond the polite refusals
-  const ino = await listen(server, path);
+  // one timer for every connection's idle check
+  const idleCheck = setInterval(
+    () => {
+      const now = performance.now();
+      for (const c of connections) c.checkIdle(now);
+    },
+    Math.max(20, Math.min(1000, limits.idleTimeoutMs / 4)),
+  );
+  idleCheck.unref();
+  let ino: number;
+  try {
+    ino = await listen(server, path);
+  } catch (err) {
+    clearInterval(idleCheck);
+    await pool.close();
+    throw err;
+  }
   try {
     chmodSync(path, mode);
     if (gid !== undefined) chownSync(path, process.getuid?.() ?? 0, gid);
   } catch (err) {
+    clearInterval(idleCheck);
     server.close();
     unlinkIfOurs(path, ino);
+    await pool.close();
     throw err;
   }
   let closed: Promise<void> | undefined;
@@ -136,10 +192,11 @@ export async function startQueryServer(options: QueryServerOptions, agent: Query
     },
     close() {
       closed ??= new Promise<void>((resolve) => {
+        clearInterval(idleCheck);
         server.close(() => resolve());
         for (const s of sockets) s.destroy();
         unlinkIfOurs(path, ino);
-      });
+      }).then(() => pool.close());
       return closed;
     },
   };
@@ -209,23 +266,39 @@ function refuse(socket: Socket, code: QueryErrorCode, message: string): void {
   socket.setTimeout(1000, () => socket.destroy());
 }
 
+
 interface Limits {
   maxRequestBytes: number;
   requestsPerSecond: number;
   maxConnections: number;
+  maxConnectionsPerUid: number;
+  idleTimeoutMs: number;
 }
 
-/** One client: splits lines, enforces the bounds, answers in order, stops reading while the client does not. */
+/**
+ * One client: splits lines, enforces the bounds, answers in order (one
+ * reply at a time; it stops reading while a reply is being made or the
+ * client does not read), and closes when idle.
+ */
 class Connection {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private tokens: number;
   private refilled = performance.now();
   private closed = false;
+  /** Requests read and not answered yet, in order (a string: its answer, an error line, already known). */
+  private readonly queue: (QueryRequest | string)[] = [];
+  /** A reply is being made by a reader thread. */
+  private replying = false;
+  /** The last complete request, reply or drain: what the idle timeout counts from. */
+  private lastActivity = performance.now();
+  /** The client shut down its side: end ours once every request read is answered. */
+  private ended = false;
 
   constructor(
     private readonly socket: Socket,
-    private readonly handler: Handler,
+    private readonly pool: QueryPool,
+    private readonly agent: QueryAgent,
     private readonly limits: Limits,
     private readonly root: boolean,
     private readonly connections: () => number,
@@ -233,10 +306,38 @@ class Connection {
   ) {
     this.tokens = limits.requestsPerSecond;
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('drain', () => socket.resume());
+    socket.on('drain', () => {
+      this.lastActivity = performance.now();
+      this.updateReading();
+    });
+    socket.once('end', () => {
+      this.ended = true;
+      this.next();
+    });
     socket.once('close', () => {
       this.closed = true;
     });
+  }
+
+  /**
+   * Closes the connection when nothing happened on it for the idle
+   * timeout: no request, or a reply the client stopped reading. Bytes of
+   * an unfinished line do not count (a line sent a byte at a time is idle).
+   */
+  checkIdle(now: number): void {
+    if (this.closed) return;
+    const stuck = this.socket.writableNeedDrain;
+    if (this.replying && !stuck) {
+      this.lastActivity = now; // a reader thread is at work on it
+      return;
+    }
+    if (now - this.lastActivity < this.limits.idleTimeoutMs) return;
+    this.closed = true;
+    if (stuck) {
+      this.socket.destroy(); // it does not read what it asked for
+      return;
+    }
+    refuse(this.socket, 'idle_timeout', `no request for ${this.limits.idleTimeoutMs} ms: connection closed`);
   }
 
   private onData(chunk: Buffer): void {
@@ -251,7 +352,7 @@ class Connection {
       this.pending = [];
       this.pendingBytes = 0;
       start = nl + 1;
-      this.answer(line);
+      this.read(line);
     }
     const rest = chunk.subarray(start);
     if (rest.length > 0) {
@@ -259,34 +360,78 @@ class Connection {
       this.pending.push(Buffer.from(rest)); // a copy: the chunk's memory is not ours to keep
       this.pendingBytes += rest.length;
     }
+    this.next();
   }
 
   private tooLarge(): void {
     this.closed = true;
     this.pending = [];
+    this.queue.length = 0;
     refuse(this.socket, 'request_too_large', `a request line is at most ${this.limits.maxRequestBytes} bytes`);
   }
 
-  private answer(line: Buffer): void {
+  /** A complete line: parsed and queued (its rate limit counted as it arrives). */
+  private read(line: Buffer): void {
     const text = line.toString('utf8').trim();
     if (text.length === 0) return; // blank lines are ignored
-    let out: string;
+    this.lastActivity = performance.now();
     if (!this.take()) {
-      out = errorLine('rate_limited', `at most ${this.limits.requestsPerSecond} requests per second on a connection`);
-    } else {
-      try {
-        out = this.handler.handle(parseRequest(text), this.root, this.connections());
-      } catch (err) {
-        if (err instanceof RequestError) {
-          out = errorLine(err.code, err.message);
-        } else {
-          this.log(`internal error answering a request: ${(err as Error).stack ?? String(err)}`);
-          out = errorLine('internal', `internal error: ${(err as Error).message}`);
-        }
+      this.queue.push(errorLine('rate_limited', `at most ${this.limits.requestsPerSecond} requests per second on a connection`));
+      return;
+    }
+    try {
+      this.queue.push(parseRequest(text));
+    } catch (err) {
+      if (err instanceof RequestError) this.queue.push(errorLine(err.code, err.message));
+      else this.queue.push(this.internal(err as Error));
+    }
+  }
+
+  /** Answers the queued requests in order; one at a time goes to the reader threads. */
+  private next(): void {
+    while (!this.replying && !this.closed && this.queue.length > 0) {
+      const item = this.queue.shift()!;
+      if (typeof item === 'string') {
+        this.socket.write(item);
+      } else if (item.op === 'stats') {
+        this.socket.write(JSON.stringify({ ok: true, stats: { ...this.agent.stats(), routerStallMs: routerStallNow(), connections: this.connections() } }) + '\n');
+      } else {
+        const raw = item.op !== 'tree' && item.raw && this.root;
+        this.replying = true;
+        void this.pool.reply(item.op === 'tree' ? item : { ...item, raw }, this.socket).then((o) => {
+          this.replying = false;
+          this.lastActivity = performance.now();
+          if (o.kind === 'error') {
+            if (o.code === 'internal') this.log(`internal error answering a request: ${o.stack ?? o.message}`);
+            this.socket.write(errorLine(o.code, o.message));
+          } else if (o.kind === 'broken') {
+            if (o.stack !== undefined) this.log(`internal error in the middle of a reply: ${o.stack}`);
+            this.closed = true;
+            this.socket.destroy();
+            return;
+          }
+          this.next();
+        });
       }
     }
-    // a client that does not read its answers is not read from either
-    if (!this.socket.write(out)) this.socket.pause();
+    if (this.ended && !this.replying && this.queue.length === 0 && !this.closed) {
+      this.closed = true;
+      this.socket.end();
+      return;
+    }
+    this.updateReading();
+  }
+
+  /** Reads while nothing waits: no reply under way, no queued request, nothing the client has not taken. */
+  private updateReading(): void {
+    if (this.closed) return;
+    if (this.replying || this.queue.length > 0 || this.socket.writableNeedDrain) this.socket.pause();
+    else this.socket.resume();
+  }
+
+  private internal(err: Error): string {
+    this.log(`internal error answering a request: ${err.stack ?? String(err)}`);
+    return errorLine('internal', `internal error: ${err.message}`);
   }
 
   /** Token bucket: requestsPerSecond tokens, refilled continuously. */
@@ -298,132 +443,5 @@ class Connection {
     if (this.tokens < 1) return false;
     this.tokens -= 1;
     return true;
-  }
-}
-
-/** The answers. Each returns one response line. */
-class Handler {
-  private readonly scrubber: ArgvScrubber;
-
-  constructor(
-    private readonly agent: QueryAgent,
-    scrubWords: readonly string[],
-  ) {
-    this.scrubber = new ArgvScrubber(scrubWords);
-  }
-
-  handle(req: QueryRequest, root: boolean, connections: number): string {
-    switch (req.op) {
-      case 'resolve':
-        return this.resolve(req.pid, req.raw && root);
-      case 'tree':
-        return this.tree(req.pid);
-      case 'stats':
-        return JSON.stringify({ ok: true, stats: { ...this.agent.stats(), connections } }) + '\n';
-      case 'dump': {
-        const raw = req.raw && root;
-        if (req.format === 'dot') return JSON.stringify({ ok: true, format: 'dot', raw: false, dump: this.agent.view.toDot(true) }) + '\n';
-        // toJSON is one line of JSON already: embedded as it is
-        return `{"ok":true,"format":"json","raw":${raw},"dump":${this.agent.view.toJSON(raw)}}\n`;
-      }
-    }
-  }
-
-  private argv(e: ProcessEntry, raw: boolean): string[] {
-    return raw ? [...e.argv] : this.scrubber.scrub(e.argv);
-  }
-
-  private resolve(pid: number, raw: boolean): string {
-    const chain = this.agent.view.ancestors(pid);
-    if (chain.length === 0) throw new RequestError('not_found', `no process ${pid} in the cache`);
-    return JSON.stringify({ ok: true, pid, raw, chain: chain.map((e) => wireEntry(e, this.argv(e, raw))) }) + '\n';
-  }
-
-  /**
-   * Processes (instances: pid and fork time) under `pid`, or every tree.
-   * Live pids are nodes; a live process whose parent exited hangs under
-   * that parent as it was at fork time, marked exited, up to a live
-   * ancestor or the top of what the cache knows.
-   */
-  private tree(pid: number | undefined): string {
-    interface Node {
-      entry: ProcessEntry;
-      exited: boolean;
-      /** Not a cached pid: only reached as the ancestor of one. */
-      ancestorOnly: boolean;
-      parentKey: string | undefined;
-      children: string[];
-    }
-    const nodes = new Map<string, Node>();
-    const key = (e: ProcessEntry) => `${e.pid}:${e.forkTime}`;
-    /** The entry's fork parent: the first entry of another pid up its chain. */
-    const forkParent = (e: ProcessEntry): ProcessEntry | undefined => {
-      let a = e.ancestor;
-      while (a && a.pid === e.pid && a.forkTime === e.forkTime) a = a.ancestor;
-      return a;
-    };
-    const live = this.agent.view.liveEntries();
-    for (const e of live) nodes.set(key(e), { entry: e, exited: e.exitTime !== 0n, ancestorOnly: false, parentKey: undefined, children: [] });
-    // link every node to its parent instance, adding exited ancestors as needed
-    const pending = [...nodes.keys()];
-    while (pending.length > 0) {
-      const k = pending.pop()!;
-      const n = nodes.get(k)!;
-      const p = forkParent(n.entry);
-      if (!p) continue;
-      const pk = key(p);
-      if (pk === k) continue;
-      let pn = nodes.get(pk);
-      if (!pn) {
-        pn = { entry: p, exited: true, ancestorOnly: true, parentKey: undefined, children: [] };
-        nodes.set(pk, pn);
-        pending.push(pk);
-      }
-      n.parentKey = pk;
-      pn.children.push(k);
-    }
-    let roots: string[];
-    if (pid !== undefined) {
-      const e = live.find((x) => x.pid === pid);
-      if (!e) throw new RequestError('not_found', `no process ${pid} in the cache`);
-      roots = [key(e)];
-    } else {
-      roots = [...nodes.entries()].filter(([, n]) => n.parentKey === undefined).map(([k]) => k);
-    }
-    const byPid = (a: string, b: string) => {
-      const x = nodes.get(a)!.entry;
-      const y = nodes.get(b)!.entry;
-      return x.pid - y.pid || (x.forkTime < y.forkTime ? -1 : 1);
-    };
-    roots.sort(byPid);
-    // depth first, iteratively (trees can be thousands deep)
-    const out: TreeNode[] = [];
-    const stack: { k: string; depth: number; parent: number | null }[] = roots.reverse().map((k) => ({ k, depth: 0, parent: null }));
-    const seen = new Set<string>();
-    while (stack.length > 0) {
-      const { k, depth, parent } = stack.pop()!;
-      if (seen.has(k)) continue; // a cycle would be a bug: never loop
-      seen.add(k);
-      const n = nodes.get(k)!;
-      const e = n.entry;
-      const index = out.length;
-      out.push({
-        pid: e.pid,
-        ppid: e.ppid,
-        path: e.path,
-        argv: this.scrubber.scrub(e.argv),
-        uid: e.credentials.uid,
-        user: e.credentials.user,
-        containerId: e.containerId,
-        exited: n.exited,
-        exitCode: n.exited && !n.ancestorOnly ? e.exitCode : null,
-        forkTime: String(e.forkTime),
-        depth,
-        parent,
-      });
-      const children = [...n.children].sort(byPid).reverse();
-      for (const c of children) stack.push({ k: c, depth: depth + 1, parent: index });
-    }
-    return JSON.stringify({ ok: true, pid: pid ?? null, nodes: out }) + '\n';
   }
 }

@@ -6,6 +6,7 @@
 import type { PipelineStats } from '../pipeline/pipeline.js';
 import type { DropCounts } from '../pipeline/summary.js';
 import { REC_CREDS, REC_EXEC, REC_EXIT, REC_FORK, REC_RENAME } from '../record/constants.js';
+import { routerStall } from './loop-stall.js';
 import type { AgentStats } from './query-protocol.js';
 
 /** What the sampler reads: the pipeline, and the capture's own drop counters when live. */
@@ -37,6 +38,7 @@ export class StatsSampler {
   private readonly timer: NodeJS.Timeout;
 
   constructor(private readonly inputs: StatsInputs) {
+    routerStall(); // measuring from the start
     this.sample();
     this.timer = setInterval(() => this.sample(), 1000);
     this.timer.unref();
@@ -80,6 +82,7 @@ export class StatsSampler {
       shards: p.shards.length,
       shardLag: p.shards.map((s) => Number(routed > s.applied ? routed - s.applied : 0n)),
       workerRestarts: p.workerRestarts,
+      routerStallMs: routerStallNow(),
       connections,
     };
   }
@@ -107,4 +110,10 @@ export class StatsSampler {
     // keep one sample older than the window, so that lastMinute covers all of it
     while (this.samples.length > 2 && now - this.samples[1]!.at > WINDOW_MS) this.samples.shift();
   }
+}
+
+/** The router stall as `stats` gives it (the main thread's: call it there). */
+export function routerStallNow(): AgentStats['routerStallMs'] {
+  const s = routerStall();
+  return { max: s.maxOver(WINDOW_MS), p99: s.p99() };
 }

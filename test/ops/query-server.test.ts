@@ -11,6 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CacheCore } from '../../src/cache/core.js';
+import type { ProcessView } from '../../src/cache/view.js';
 import { createPipeline, type Pipeline } from '../../src/pipeline/pipeline.js';
 import { SyntheticSource } from '../../src/pipeline/sources/synthetic/record-source.js';
 import { query } from '../../src/ops/query-client.js';
@@ -22,6 +24,8 @@ import { liveTitle } from '../live/harness.js';
 const dir = mkdtempSync(join(tmpdir(), 'forkline-query-'));
 let pipeline: Pipeline;
 let agent: QueryAgent;
+/** A reader of the same tables in this thread: what the answers must agree with. */
+let view: ProcessView;
 let sampler: StatsSampler;
 
 beforeAll(async () => {
@@ -34,7 +38,8 @@ beforeAll(async () => {
   pipeline.start();
   await pipeline.done();
   sampler = new StatsSampler({ source: 'synthetic', pipeline });
-  agent = { view: pipeline.reader(), stats: () => sampler.stats() };
+  agent = { handles: pipeline.handles, stats: () => sampler.stats() };
+  view = pipeline.reader();
 });
 
 afterAll(() => {
@@ -96,7 +101,7 @@ function rawClient(path: string) {
 }
 
 function somePid(predicate: (depth: number) => boolean = () => true): number {
-  for (const e of agent.view.liveEntries()) {
+  for (const e of view.liveEntries()) {
     let d = 0;
     for (let a = e.ancestor; a; a = a.ancestor) if (a.pid !== e.pid) d++;
     if (e.exitTime === 0n && predicate(d)) return e.pid;
@@ -112,7 +117,7 @@ describe('query socket: the protocol', () => {
       const res = await query(s.path, { op: 'resolve', pid });
       expect(res.ok).toBe(true);
       const chain = (res as unknown as { chain: WireEntry[] }).chain;
-      const expected = agent.view.ancestors(pid);
+      const expected = view.ancestors(pid);
       expect(chain.map((e) => [e.pid, e.path, e.forkTime])).toEqual(expected.map((e) => [e.pid, e.path, String(e.forkTime)]));
       expect(chain[0]).toMatchObject({ pid, exited: false, exitCode: null, source: 'event' });
       expect(Object.keys(chain[0]!)).toEqual(
@@ -128,19 +133,23 @@ describe('query socket: the protocol', () => {
   });
 
   it('scrubs secrets from argv in resolve, tree and dump', async () => {
-    // the synthetic mix has no secrets: check the scrubber is applied through a fake view
-    const entry = agent.view.ancestors(somePid())[0]!;
-    const secret = { ...entry, argv: ['curl', '--password', 'hunter2'], ancestor: undefined };
-    const fake: QueryAgent = {
-      view: { ancestors: () => [secret], liveEntries: () => [secret] } as unknown as QueryAgent['view'],
-      stats: agent.stats,
-    };
+    // the synthetic mix has no secrets: a table of one process that has one
+    const core = new CacheCore({});
+    core.addFork({ pid: 10, ppid: 1, time: 1n }, 0);
+    core.addExec({ pid: 10, time: 2n, path: '/usr/bin/curl', inode: 1, argv: ['curl', '--password', 'hunter2'] }, 0);
+    const entry = { pid: 10 };
+    const fake: QueryAgent = { handles: core.table.handles, stats: agent.stats };
     const s = await startQueryServer({ path: join(dir, 'scrub', 'f.sock') }, fake);
     try {
       const r = (await query(s.path, { op: 'resolve', pid: entry.pid })) as unknown as { chain: WireEntry[] };
       expect(r.chain[0]!.argv).toEqual(['curl', '--password', '********']);
       const t = (await query(s.path, { op: 'tree' })) as unknown as { nodes: TreeNode[] };
       expect(t.nodes[0]!.argv).toEqual(['curl', '--password', '********']);
+      const d = (await query(s.path, { op: 'dump', format: 'json' })) as unknown as { dump: { entries: { argv: string[] }[] } };
+      expect(d.dump.entries.at(-1)!.argv).toEqual(['curl', '--password', '********']);
+      const dot = (await query(s.path, { op: 'dump', format: 'dot' })) as unknown as { dump: string };
+      expect(dot.dump).toContain('curl --password ********');
+      expect(dot.dump).not.toContain('hunter2');
     } finally {
       await s.close();
     }
@@ -151,7 +160,7 @@ describe('query socket: the protocol', () => {
     try {
       const res = (await query(s.path, { op: 'tree' })) as unknown as { ok: true; nodes: TreeNode[] };
       expect(res.ok).toBe(true);
-      const live = agent.view.liveEntries();
+      const live = view.liveEntries();
       const liveNodes = res.nodes.filter((x) => !x.exited || live.some((e) => e.pid === x.pid && String(e.forkTime) === x.forkTime));
       expect(new Set(liveNodes.map((x) => `${x.pid}:${x.forkTime}`)).size).toBe(live.length);
       res.nodes.forEach((node) => {
@@ -193,13 +202,43 @@ describe('query socket: the protocol', () => {
     }
   });
 
-  it('dump gives the cache as JSON (one line) or DOT', async () => {
+  it('dump gives the cache as JSON (one line) or DOT, the same as the view\'s own toJSON and toDot', async () => {
     const s = await serve();
     try {
       const j = (await query(s.path, { op: 'dump', format: 'json' })) as unknown as { dump: { entries: unknown[] } };
-      expect(j.dump).toEqual(JSON.parse(agent.view.toJSON(false)));
+      expect(j.dump).toEqual(JSON.parse(view.toJSON(false)));
       const d = (await query(s.path, { op: 'dump', format: 'dot' })) as unknown as { dump: string };
       expect(d.dump).toMatch(/^digraph/);
+      // streamed from a reader thread a piece at a time, it is the text of the view's own export
+      expect(d.dump).toBe(view.toDot(true));
+      const raw = (await query(s.path, { op: 'dump', format: 'json', raw: true })) as unknown as { raw: boolean; dump: unknown };
+      expect(raw.dump).toEqual(JSON.parse(view.toJSON(raw.raw)));
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('a client that sends its requests and shuts down its side (printf … | socat) gets every answer, in order, then the end', async () => {
+    const s = await serve();
+    try {
+      const pid = somePid();
+      const text = await new Promise<string>((resolve, reject) => {
+        const c = connect(s.path);
+        let got = '';
+        c.on('data', (d: Buffer) => (got += d.toString()));
+        c.on('close', () => resolve(got));
+        c.on('error', reject);
+        c.end(`{"op":"tree"}\n{"op":"resolve","pid":${pid}}\n{"op":"stats"}\n{"op":"dump","format":"dot"}\n`);
+      });
+      const lines = text.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(lines.map((l) => [l.ok, Object.keys(l)[1]])).toEqual([
+        [true, 'pid'],
+        [true, 'pid'],
+        [true, 'stats'],
+        [true, 'format'],
+      ]);
+      expect(lines[1]!.pid).toBe(pid);
+      expect(Array.isArray(lines[0]!.nodes)).toBe(true);
     } finally {
       await s.close();
     }
