@@ -292,7 +292,8 @@ export function applyExec(t: ProcessTable, a: ExecArgs): number {
     t.forkTimeW[2 * row] = a.timeLo;
     t.forkTimeW[2 * row + 1] = a.timeHi;
     t.ctxId[row] = mergeCtx(t, 0, a.ctxId, a.ctxMask);
-    t.flags[row] = flags | F_PARENT_MISSING;
+    // ppid 0 given: a child of the kernel (pid 1), no parent to miss, as for a fork; not given (-1): missed
+    t.flags[row] = a.ppid === 0 ? flags : flags | F_PARENT_MISSING;
     t.endWrite(row);
     t.indexInsert(row);
   }
