@@ -425,7 +425,8 @@ export class ReferenceResolver {
       isExecExec: prev?.isExec ?? false,
       // AMBIGUITY: with a known previous entry and no prevInode mismatch the
       // new image has isParentMissing false (not inherited from the previous).
-      isParentMissing: prev === undefined,
+      // ppid 0 given: a child of the kernel, as for a fork (docs/cache.md)
+      isParentMissing: prev === undefined && ev.ppid !== 0,
       source: 'event',
       pidns: 0,
       // not given: the same process in the same place, running another image (mount unknown)
