@@ -86,23 +86,27 @@ export function applyFork(t: ProcessTable, a: ForkArgs): number {
     t.nsId[row] = parent >= 0 ? deriveNamespaces(t, t.nsId[parent]!, NS_NS_PID) : 0;
   }
   if (parent >= 0) {
-    strings.incref((t.pathId[row] = t.pathId[parent]!));
-    strings.incref((t.commId[row] = t.commId[parent]!));
-    strings.incref((t.argvId[row] = t.argvId[parent]!));
-    strings.incref((t.envpId[row] = t.envpId[parent]!));
-    strings.incref((t.interpId[row] = t.interpId[parent]!));
-    t.inode[row] = t.inode[parent]!;
+    const parentInode = t.inode[parent]!;
+    if (a.inode === 0 || parentInode === 0 || a.inode === parentInode) {
+      strings.incref((t.pathId[row] = t.pathId[parent]!));
+      strings.incref((t.commId[row] = t.commId[parent]!));
+      strings.incref((t.argvId[row] = t.argvId[parent]!));
+      strings.incref((t.envpId[row] = t.envpId[parent]!));
+      strings.incref((t.interpId[row] = t.interpId[parent]!));
+      flags |= t.flags[parent]! & (F_ARGS_TRUNCATED | F_ENVS_TRUNCATED | F_PATH_TRUNCATED);
+    } else {
+      // an exec of the parent was never seen: the parent's image is not the child's, none of it is
+      // inherited (path, comm, argv, envp, interpreter: the event's, else unknown)
+      t.pathId[row] = t.commId[row] = t.argvId[row] = t.envpId[row] = t.interpId[row] = 0;
+      flags |= F_PARENT_MISSING;
+      t.counters[C.forkInodeMismatch]!++;
+    }
+    t.inode[row] = parentInode;
     t.execTimeW[2 * row] = t.execTimeW[2 * parent]!;
     t.execTimeW[2 * row + 1] = t.execTimeW[2 * parent + 1]!;
-    flags |= t.flags[parent]! & (F_ARGS_TRUNCATED | F_ENVS_TRUNCATED | F_PATH_TRUNCATED);
     baseCreds = t.credsId[parent]!;
     baseCtx = t.ctxId[parent]!;
-    if (a.inode !== 0 && a.inode !== t.inode[parent]) {
-      if (t.inode[parent] !== 0) {
-        // an exec of the parent was never seen
-        flags |= F_PARENT_MISSING;
-        t.counters[C.forkInodeMismatch]!++;
-      }
+    if (a.inode !== 0 && a.inode !== parentInode) {
       // the kernel's view wins, also over a parent whose image was never known (inode 0)
       t.inode[row] = a.inode;
       a.pathId = take(t, row, t.pathId, a.pathId);
