@@ -297,12 +297,20 @@ export class ReferenceResolver {
       if (eventInode !== 0 && eventInode !== parent.inode) {
         // The event's image wins: an exec of the parent we never saw (both
         // inodes known), or a parent whose image was never known (inode 0,
-        // nothing missed). AMBIGUITY: argv, envp, comm and interpreter are
-        // still the parent's (the contract changes only the inode and, when
-        // given, the path).
+        // nothing missed). A parent running another image gives none of it:
+        // path, comm, argv, envp and interpreter are the event's or unknown.
         if (parent.inode !== 0) {
           node.isParentMissing = true;
           this.stats.forkInodeMismatch++;
+          node.path = '';
+          node.pathTruncated = false;
+          node.basename = '';
+          node.comm = eventComm ?? '';
+          node.argv = [];
+          node.argsTruncated = false;
+          node.envp = [];
+          node.envsTruncated = false;
+          node.interpreter = '';
         }
         node.inode = eventInode;
         if (eventPath !== undefined) {
