@@ -26,7 +26,7 @@ import { checkLineage } from './lineage.js';
 import { ArgvScrubber, envNames } from './scrub.js';
 import { bytesPerRow, ProcessTable, SOURCE_EVENT, SOURCE_PROCFS, SOURCE_SNAPSHOT } from './table.js';
 import type { LineageResult, ProcessEntry, ValuesWithTruncation } from './types.js';
-import { UserNames } from './users.js';
+import { TracerNames, UserNames } from './users.js';
 import { timeHi, timeLo } from './time-words.js';
 import { MAX_STRING_BYTES } from './strings.js';
 import { RecordApplier } from './record-applier.js';
@@ -105,6 +105,8 @@ const FALLBACK_MEMORY = 4096;
 export class CacheCore {
   readonly table: ProcessTable;
   readonly withEnvs: boolean;
+  /** Names given by a tracer, per pid namespace (EbpflessResolver only). */
+  tracerNames: TracerNames | undefined;
   private readonly entries: EntryDecoder;
   private readonly encoder: InputEncoder;
   private readonly scrubber: ArgvScrubber;
@@ -145,7 +147,8 @@ export class CacheCore {
     });
     this.procRoot = options.procRoot ?? '/proc';
     if (typeof this.procRoot !== 'string') throw new TypeError('option procRoot must be a string');
-    const users = new UserNames(join(this.procRoot, '..', 'etc'));
+    // keyed by namespace (EbpflessResolver): names as its tracer gives them, the host's /etc does not describe a container
+    const users = keyedByNamespace ? (this.tracerNames = new TracerNames()) : new UserNames(join(this.procRoot, '..', 'etc'));
     this.withEnvs = options.envsResolution === true;
     this.scrubber = new ArgvScrubber(stringList('scrubWords', options.scrubWords));
     this.envsWithValue = new Set(stringList('envsWithValue', options.envsWithValue));
@@ -156,7 +159,7 @@ export class CacheCore {
     this.ttyFallback = options.ttyFallback === true;
     this.procfsFallback = options.procfsFallback === true;
     this.fallbackIntervalMs = positiveInt('procfsFallbackIntervalMs', options.procfsFallbackIntervalMs, 2000);
-    this.entries = new EntryDecoder(this.table, users, this.withEnvs);
+    this.entries = new EntryDecoder(this.table, users, this.withEnvs, keyedByNamespace);
     this.encoder = new InputEncoder(
       this.table,
       {

@@ -24,7 +24,7 @@ import {
   type ProcessTable,
 } from './table.js';
 import type { EntryCredentials, EntryNamespaces, EntrySource, ProcessEntry } from './types.js';
-import type { UserNames } from './users.js';
+import type { NameSource } from './users.js';
 
 const SOURCES: readonly EntrySource[] = ['event', 'snapshot', 'procfs'];
 const utf8 = new TextDecoder();
@@ -65,10 +65,18 @@ export class EntryDecoder {
   /** Rows of the chain being read, nearest first (scratch). */
   private chain: Int32Array = new Int32Array(64);
 
+  /**
+   * Credential sets with names per pid namespace, when names depend on it
+   * (a tracer's names: EbpflessResolver): credsId -> [generation, value],
+   * per namespace. Filled once per set and namespace, cleared with the names.
+   */
+  private readonly nsCreds: Map<number, Map<number, [number, Readonly<EntryCredentials>]>> | undefined;
+
   constructor(
     readonly table: ProcessTable,
-    private readonly users: UserNames,
+    private readonly users: NameSource,
     private readonly withEnvs: boolean,
+    namesPerNamespace = false,
   ) {
     const s = table.strings;
     this.text = new DecodeCache(s, (id) => s.decode(id));
@@ -79,10 +87,8 @@ export class EntryDecoder {
     this.lists = new DecodeCache(s, (id) => Object.freeze(s.decodeList(id)));
     this.ctx = new DecodeCache(s, (id) => Object.freeze(splitCtx(table, id).map((b) => utf8.decode(b))));
     this.namespaces = new DecodeCache(s, (id) => readNamespaces(s, id));
-    this.creds = new DecodeCache(table.creds.strings, (id) => {
-      const c = table.creds.read(id);
-      return Object.freeze({ ...c, user: users.user(c.uid), group: users.group(c.gid) });
-    });
+    this.creds = new DecodeCache(table.creds.strings, (id) => this.namedCreds(id, 0));
+    this.nsCreds = namesPerNamespace ? new Map() : undefined;
     const slots = Math.min(ROW_SLOTS, 1 << Math.ceil(Math.log2(table.capacity)));
     this.rowMask = slots - 1;
     this.cachedRow = new Int32Array(slots).fill(-1);
@@ -107,7 +113,37 @@ export class EntryDecoder {
     if (this.users.version !== this.usersVersion) {
       this.usersVersion = this.users.version;
       this.creds.clear();
+      this.nsCreds?.clear();
     }
+  }
+
+  /** A credential set with the name of each of its ids (made once per set, and namespace when names depend on it). */
+  private namedCreds(id: number, pidns: number): Readonly<EntryCredentials> {
+    const c = this.table.creds.read(id);
+    const u = this.users;
+    return Object.freeze({
+      ...c,
+      user: u.user(c.uid, pidns),
+      group: u.group(c.gid, pidns),
+      euser: u.user(c.euid, pidns),
+      egroup: u.group(c.egid, pidns),
+      fsuser: u.user(c.fsuid, pidns),
+      fsgroup: u.group(c.fsgid, pidns),
+    });
+  }
+
+  /** The named credential set `id` of a row of namespace `pidns`. */
+  private credsOf(id: number, pidns: number): Readonly<EntryCredentials> {
+    const byNs = this.nsCreds!;
+    let sets = byNs.get(pidns);
+    if (sets === undefined) byNs.set(pidns, (sets = new Map()));
+    const gen = this.table.creds.strings.gen[id]!;
+    const hit = sets.get(id);
+    if (hit !== undefined && hit[0] === gen) return hit[1];
+    if (sets.size >= 65536) sets.clear(); // bounded
+    const value = this.namedCreds(id, pidns);
+    sets.set(id, [gen, value]);
+    return value;
   }
 
   /**
@@ -239,6 +275,7 @@ export class EntryDecoder {
       ancestor !== undefined && ancestor.pid === t.pid[row] && isTime(ancestor.forkTime, t.forkTimeW[2 * row]!, t.forkTimeW[2 * row + 1]!)
         ? ancestor.forkTime
         : t.forkTime[row]!;
+    const pidns = t.pidnsOf(row);
     const entry: ProcessEntry = Object.freeze({
       pid: t.pid[row]!,
       ppid: t.ppid[row]!,
@@ -254,7 +291,7 @@ export class EntryDecoder {
       argv: this.lists.get(t.argvId[row]!),
       argsTruncated: (flags & F_ARGS_TRUNCATED) !== 0,
       envsTruncated: (flags & F_ENVS_TRUNCATED) !== 0,
-      credentials: this.creds.get(t.credsId[row]!),
+      credentials: this.nsCreds === undefined ? this.creds.get(t.credsId[row]!) : this.credsOf(t.credsId[row]!, pidns),
       tty: ctx[0]!,
       containerId: ctx[1]!,
       cgroup: ctx[2]!,
@@ -264,7 +301,7 @@ export class EntryDecoder {
       isParentMissing: (marks & ENTRY_MARK_DERIVED) !== 0 ? (marks & ENTRY_MARK_MISSING) !== 0 : (flags & F_PARENT_MISSING) !== 0,
       lineageIncomplete: (marks & ENTRY_MARK_INCOMPLETE) !== 0,
       source: SOURCES[t.sourceOf(row)] ?? 'event',
-      pidns: t.pidnsOf(row),
+      pidns,
       namespaces:
         (flags & F_NSPID_IS_PID) === 0 ? this.namespaces.get(t.nsId[row]!) : withNsPid(this.namespaces.get(t.nsId[row]!), t.pid[row]!),
       ancestor,

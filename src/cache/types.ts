@@ -11,6 +11,14 @@ export interface EntryCredentials extends Credentials {
   user: string;
   /** Name of `gid`, '' when it has none. */
   group: string;
+  /** Name of `euid`, '' when it has none. */
+  euser: string;
+  /** Name of `egid`, '' when it has none. */
+  egroup: string;
+  /** Name of `fsuid`, '' when it has none. */
+  fsuser: string;
+  /** Name of `fsgid`, '' when it has none. */
+  fsgroup: string;
 }
 
 /**
