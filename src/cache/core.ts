@@ -30,6 +30,7 @@ import { TracerNames, UserNames } from './users.js';
 import { timeHi, timeLo } from './time-words.js';
 import { MAX_STRING_BYTES } from './strings.js';
 import { RecordApplier } from './record-applier.js';
+import { ResolverRunner, type StatsdOption } from './resolver-runner.js';
 import { CRED_WORD_COUNT, MAX_RECORD_SIZE } from '../record/constants.js';
 import { frameSize } from '../record/decode.js';
 import { encodeEvent } from '../record/encode.js';
@@ -65,11 +66,18 @@ export interface ResolverOptions {
   maxArgvBytes?: number;
   /** Bound on envp bytes (default 8192). */
   maxEnvpBytes?: number;
+  /** Where sendStats() sends the counters: a hot-shots client, or { host, port, prefix, globalTags } to make one. */
+  statsd?: StatsdOption;
+  /** How often start() flushes exited entries by the clock (default 1000 ms). */
+  dequeueIntervalMs?: number;
+  /** How often start() sends the counters when `statsd` is given (default 10 000 ms). */
+  statsIntervalMs?: number;
 }
 
 const OPTION_KEYS = new Set<string>([
   'capacity', 'stringCapacity', 'stringBytes', 'envsResolution', 'envsWithValue', 'scrubWords', 'ttyFallback',
   'procfsFallback', 'procfsFallbackIntervalMs', 'exitedRetention', 'procRoot', 'maxArgvBytes', 'maxEnvpBytes',
+  'statsd', 'dequeueIntervalMs', 'statsIntervalMs',
 ]);
 
 export interface ResolverStats {
@@ -105,6 +113,8 @@ const FALLBACK_MEMORY = 4096;
 export class CacheCore {
   readonly table: ProcessTable;
   readonly withEnvs: boolean;
+  /** start()/stop()/sendStats(): the background flush and the StatsD counters. */
+  readonly runner: ResolverRunner;
   /** Names given by a tracer, per pid namespace (EbpflessResolver only). */
   tracerNames: TracerNames | undefined;
   private readonly entries: EntryDecoder;
@@ -160,6 +170,10 @@ export class CacheCore {
     this.procfsFallback = options.procfsFallback === true;
     this.fallbackIntervalMs = positiveInt('procfsFallbackIntervalMs', options.procfsFallbackIntervalMs, 2000);
     this.entries = new EntryDecoder(this.table, users, this.withEnvs, keyedByNamespace);
+    this.runner = new ResolverRunner(
+      { newestTime: () => this.table.newestTime[0]!, dequeueExited: (now) => this.dequeueExited(now), stats: () => this.stats() },
+      options,
+    );
     this.encoder = new InputEncoder(
       this.table,
       {

@@ -119,6 +119,26 @@ export class EbpflessResolver {
   stats(): ResolverStats {
     return this.core.stats();
   }
+
+  /**
+   * Runs the resolver in the background (the seed's Start): exited entries
+   * are flushed by the clock every `dequeueIntervalMs`, and with `statsd`
+   * the counters are sent every `statsIntervalMs`. Timers do not keep the
+   * process alive.
+   */
+  start(): void {
+    this.core.runner.start();
+  }
+
+  /** Stops the background work; with `statsd`, sends the counters a last time and closes a client it made. */
+  stop(): Promise<void> {
+    return this.core.runner.stop();
+  }
+
+  /** Sends the counters now (the seed's SendStats): growth since the last send as counts, levels as gauges. False without `statsd`. */
+  sendStats(): boolean {
+    return this.core.runner.sendStats();
+  }
 }
 
 /** updateUser's argument: ids, and the names the tracer read for them. */
