@@ -25,7 +25,7 @@ import { checkCredentials, checkPid, checkTime, InputEncoder } from './input.js'
 import { checkLineage } from './lineage.js';
 import { ArgvScrubber, envNames } from './scrub.js';
 import { bytesPerRow, ProcessTable, SOURCE_EVENT, SOURCE_PROCFS, SOURCE_SNAPSHOT } from './table.js';
-import type { LineageResult, ProcessEntry, ValuesWithTruncation } from './types.js';
+import type { LineageResult, ProcessEntry, ResolverStats, ValuesWithTruncation } from './types.js';
 import { TracerNames, UserNames } from './users.js';
 import { timeHi, timeLo } from './time-words.js';
 import { MAX_STRING_BYTES } from './strings.js';
@@ -80,32 +80,7 @@ const OPTION_KEYS = new Set<string>([
   'statsd', 'dequeueIntervalMs', 'statsIntervalMs',
 ]);
 
-export interface ResolverStats {
-  cacheSize: number;
-  rows: number;
-  rowCapacity: number;
-  bytesPerRow: number;
-  strings: { count: number; bytes: number };
-  hits: { event: number; snapshot: number; procfs: number };
-  misses: number;
-  added: { event: number; snapshot: number; procfs: number };
-  flushed: number;
-  evicted: number;
-  pidReuse: number;
-  execBombs: number;
-  exitMisses: number;
-  updateMisses: number;
-  brokenLineage: number;
-  reparent: { success: number; failed: number };
-  inodeErrors: { forkInodeMismatch: number; execPrevInodeMismatch: number };
-  argsTruncated: number;
-  envsTruncated: number;
-  pathTruncated: number;
-  rejected: { pid0: number; kernelThread: number; tableFull: number };
-  stringsFull: number;
-  procfs: { attempts: number; success: number; failed: number; rateLimited: number };
-  snapshot: { processes: number; vanished: number; kernelThreads: number };
-}
+export type { ResolverStats } from './types.js';
 
 /** Bound on the per-pid memory of the /proc fallback rate limiter. */
 const FALLBACK_MEMORY = 4096;

@@ -6,7 +6,7 @@
 // keeps the process alive. docs/cache.md, "Running in the background".
 
 import StatsDClient, { type StatsD, type Tags } from 'hot-shots';
-import type { ResolverStats } from './core.js';
+import type { ResolverStats } from './types.js';
 
 /** Where to send: a hot-shots client the caller owns, or where to make one (closed by stop()). */
 export type StatsdOption = StatsD | { host?: string; port?: number; prefix?: string; globalTags?: Record<string, string> | string[] };

@@ -92,3 +92,31 @@ export type LineageResult =
       pid: number;
       ppid: number;
     };
+
+/** A resolver's counters and levels (ProcessResolver.stats(), EbpflessResolver.stats()). */
+export interface ResolverStats {
+  cacheSize: number;
+  rows: number;
+  rowCapacity: number;
+  bytesPerRow: number;
+  strings: { count: number; bytes: number };
+  hits: { event: number; snapshot: number; procfs: number };
+  misses: number;
+  added: { event: number; snapshot: number; procfs: number };
+  flushed: number;
+  evicted: number;
+  pidReuse: number;
+  execBombs: number;
+  exitMisses: number;
+  updateMisses: number;
+  brokenLineage: number;
+  reparent: { success: number; failed: number };
+  inodeErrors: { forkInodeMismatch: number; execPrevInodeMismatch: number };
+  argsTruncated: number;
+  envsTruncated: number;
+  pathTruncated: number;
+  rejected: { pid0: number; kernelThread: number; tableFull: number };
+  stringsFull: number;
+  procfs: { attempts: number; success: number; failed: number; rateLimited: number };
+  snapshot: { processes: number; vanished: number; kernelThreads: number };
+}
