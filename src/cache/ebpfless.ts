@@ -87,6 +87,12 @@ export class EbpflessResolver {
     return this.core.tracerNames!;
   }
 
+  /** The current entry of key, counting neither a hit nor a miss (the seed's Get). */
+  peek(key: CacheResolverKey): ProcessEntry | undefined {
+    const k = checkKey(key);
+    return this.core.peek(k.pid, k.nsid);
+  }
+
   walk(cb: (entry: ProcessEntry) => void): void {
     this.core.walk(cb);
   }

@@ -64,6 +64,11 @@ export class ProcessResolver {
     return this.core.resolve(pid, HOST_NS);
   }
 
+  /** The current entry of pid, counting neither a hit nor a miss and with no /proc fallback (the seed's Get). */
+  peek(pid: number): ProcessEntry | undefined {
+    return this.core.peek(pid, HOST_NS);
+  }
+
   walk(cb: (entry: ProcessEntry) => void): void {
     this.core.walk(cb);
   }
