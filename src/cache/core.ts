@@ -58,6 +58,8 @@ export interface ResolverOptions {
   procfsFallback?: boolean;
   /** Least time between two /proc fallback attempts for one pid (default 2000 ms). */
   procfsFallbackIntervalMs?: number;
+  /** How many missing ancestors a /proc fallback reads with the pid (default 16; 0: the pid alone). */
+  procfsMaxDepth?: number;
   /** How long an exited pid stays resolvable before dequeueExited() flushes it (default 5 s). */
   exitedRetention?: bigint;
   /** Where /proc is (default '/proc'); the host's /etc is taken as its sibling. */
@@ -76,7 +78,7 @@ export interface ResolverOptions {
 
 const OPTION_KEYS = new Set<string>([
   'capacity', 'stringCapacity', 'stringBytes', 'envsResolution', 'envsWithValue', 'scrubWords', 'ttyFallback',
-  'procfsFallback', 'procfsFallbackIntervalMs', 'exitedRetention', 'procRoot', 'maxArgvBytes', 'maxEnvpBytes',
+  'procfsFallback', 'procfsFallbackIntervalMs', 'procfsMaxDepth', 'exitedRetention', 'procRoot', 'maxArgvBytes', 'maxEnvpBytes',
   'statsd', 'dequeueIntervalMs', 'statsIntervalMs',
 ]);
 
@@ -104,6 +106,7 @@ export class CacheCore {
   private readonly ttyFallback: boolean;
   private readonly procfsFallback: boolean;
   private readonly fallbackIntervalMs: number;
+  private readonly procfsMaxDepth: number;
   private readonly lastFallback = new Map<string, number>();
   private readonly reader = {
     hits: [0, 0, 0],
@@ -144,6 +147,11 @@ export class CacheCore {
     this.ttyFallback = options.ttyFallback === true;
     this.procfsFallback = options.procfsFallback === true;
     this.fallbackIntervalMs = positiveInt('procfsFallbackIntervalMs', options.procfsFallbackIntervalMs, 2000);
+    const depth = options.procfsMaxDepth ?? 16;
+    if (typeof depth !== 'number' || !Number.isInteger(depth) || depth < 0 || depth > 4096) {
+      throw new RangeError(`option procfsMaxDepth must be an integer in 0..4096, got ${String(depth)}`);
+    }
+    this.procfsMaxDepth = depth;
     this.entries = new EntryDecoder(this.table, users, this.withEnvs, keyedByNamespace);
     this.runner = new ResolverRunner(
       { newestTime: () => this.table.newestTime[0]!, dequeueExited: (now) => this.dequeueExited(now), stats: () => this.stats() },
@@ -424,10 +432,32 @@ export class CacheCore {
     this.reader.procfsAttempts++;
     // pid namespaces other than the host's are not visible by pid in our /proc
     const p = pidns === 0 ? readProcess(this.procRoot, pid, { envs: this.withEnvs }) : undefined;
+    if (p && !p.kernelThread) this.insertAncestorsFromProcfs(p.ppid);
     const row = p && !p.kernelThread ? this.insertProcfsProcess(p, { pid, ppid: p.ppid, pidns }, SOURCE_PROCFS) : -1;
     if (row >= 0) this.reader.procfsSuccess++;
     else this.reader.procfsFailed++;
     return row;
+  }
+
+  /**
+   * The ancestors of a process read from /proc that the cache misses, from
+   * `ppid` up to the first one cached (or pid 1's parent, a kernel thread,
+   * a vanished process), at most procfsMaxDepth of them; inserted oldest
+   * first so that each links to its parent (the seed's ResolveFromProcfs
+   * with its maximum depth). Host pid namespace only.
+   */
+  private insertAncestorsFromProcfs(ppid: number): void {
+    const missing: ProcfsProcess[] = [];
+    for (let at = ppid; at > 0 && missing.length < this.procfsMaxDepth && this.table.lookup(at, 0) < 0; ) {
+      const q = readProcess(this.procRoot, at, { envs: this.withEnvs });
+      if (!q || q.kernelThread || missing.some((m) => m.pid === q.pid)) break;
+      missing.push(q);
+      at = q.ppid;
+    }
+    for (let i = missing.length - 1; i >= 0; i--) {
+      const q = missing[i]!;
+      this.insertProcfsProcess(q, { pid: q.pid, ppid: q.ppid, pidns: 0 }, SOURCE_PROCFS);
+    }
   }
 
   private insertProcfsProcess(p: ProcfsProcess, key: { pid: number; ppid: number; pidns: number }, source: number): number {
