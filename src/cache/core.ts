@@ -37,7 +37,7 @@ import { encodeEvent } from '../record/encode.js';
 import type { Credentials, ExecInput, ExitInput, ForkInput, RecordEvent } from '../record/events.js';
 import { parseStatLine, parseTtyNr } from '../procfs/parse.js';
 import { procfsExecInput, type ProcfsProcess } from '../procfs/process.js';
-import { readProcess, scanProcfs } from '../procfs/read.js';
+import { readBootTimeMs, readProcess, scanProcfs } from '../procfs/read.js';
 
 export interface ResolverOptions {
   /** Entry rows: live processes plus the exited ancestors they still need. Default 65536. */
@@ -68,6 +68,8 @@ export interface ResolverOptions {
   maxArgvBytes?: number;
   /** Bound on envp bytes (default 8192). */
   maxEnvpBytes?: number;
+  /** The host's boot time in ms since the epoch, for the wall-clock times of entries (default: read once from <procRoot>/uptime). */
+  bootTimeMs?: number;
   /** Where sendStats() sends the counters: a hot-shots client, or { host, port, prefix, globalTags } to make one. */
   statsd?: StatsdOption;
   /** How often start() flushes exited entries by the clock (default 1000 ms). */
@@ -79,7 +81,7 @@ export interface ResolverOptions {
 const OPTION_KEYS = new Set<string>([
   'capacity', 'stringCapacity', 'stringBytes', 'envsResolution', 'envsWithValue', 'scrubWords', 'ttyFallback',
   'procfsFallback', 'procfsFallbackIntervalMs', 'procfsMaxDepth', 'exitedRetention', 'procRoot', 'maxArgvBytes', 'maxEnvpBytes',
-  'statsd', 'dequeueIntervalMs', 'statsIntervalMs',
+  'statsd', 'dequeueIntervalMs', 'statsIntervalMs', 'bootTimeMs',
 ]);
 
 export type { ResolverStats } from './types.js';
@@ -152,7 +154,11 @@ export class CacheCore {
       throw new RangeError(`option procfsMaxDepth must be an integer in 0..4096, got ${String(depth)}`);
     }
     this.procfsMaxDepth = depth;
-    this.entries = new EntryDecoder(this.table, users, this.withEnvs, keyedByNamespace);
+    const boot = options.bootTimeMs ?? readBootTimeMs(this.procRoot);
+    if (typeof boot !== 'number' || !Number.isFinite(boot) || boot < 0) {
+      throw new TypeError(`option bootTimeMs must be a non-negative number of ms since the epoch, got ${String(boot)}`);
+    }
+    this.entries = new EntryDecoder(this.table, users, this.withEnvs, keyedByNamespace, boot);
     this.runner = new ResolverRunner(
       { newestTime: () => this.table.newestTime[0]!, dequeueExited: (now) => this.dequeueExited(now), stats: () => this.stats() },
       options,

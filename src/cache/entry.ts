@@ -13,6 +13,7 @@ import { splitCtx } from './context.js';
 import { DecodeCache } from './decode-cache.js';
 import { readNamespaces } from './namespaces.js';
 import { isTime } from './time-words.js';
+import { readBootTimeMs } from '../procfs/read.js';
 import {
   F_ARGS_TRUNCATED,
   F_ENVS_TRUNCATED,
@@ -72,12 +73,17 @@ export class EntryDecoder {
    */
   private readonly nsCreds: Map<number, Map<number, [number, Readonly<EntryCredentials>]>> | undefined;
 
+  /** The host's boot time in ms since the epoch: boot-clock times plus it are wall-clock times. */
+  readonly bootTimeMs: number;
+
   constructor(
     readonly table: ProcessTable,
     private readonly users: NameSource,
     private readonly withEnvs: boolean,
     namesPerNamespace = false,
+    bootTimeMs?: number,
   ) {
+    this.bootTimeMs = bootTimeMs ?? hostBootTimeMs();
     const s = table.strings;
     this.text = new DecodeCache(s, (id) => s.decode(id));
     this.basenames = new DecodeCache(s, (id) => {
@@ -276,6 +282,9 @@ export class EntryDecoder {
         ? ancestor.forkTime
         : t.forkTime[row]!;
     const pidns = t.pidnsOf(row);
+    const forkW = t.forkTimeW;
+    const execW = t.execTimeW;
+    const boot = this.bootTimeMs;
     const entry: ProcessEntry = Object.freeze({
       pid: t.pid[row]!,
       ppid: t.ppid[row]!,
@@ -283,6 +292,9 @@ export class EntryDecoder {
       execTime: t.execTime[row]!,
       exitTime: (exitW[2 * row]! | exitW[2 * row + 1]!) === 0 ? 0n : t.exitTime[row]!,
       exitCode: t.exitCode[row]!,
+      forkTimeWall: wallMs(forkW[2 * row]!, forkW[2 * row + 1]!, boot),
+      execTimeWall: wallMs(execW[2 * row]!, execW[2 * row + 1]!, boot),
+      exitTimeWall: wallMs(exitW[2 * row]!, exitW[2 * row + 1]!, boot),
       path: this.text.get(pathId),
       pathTruncated: (flags & F_PATH_TRUNCATED) !== 0,
       basename: this.basenames.get(pathId),
@@ -314,4 +326,16 @@ export class EntryDecoder {
 /** A row flagged F_NSPID_IS_PID: its tuple with its pid as nsPid. */
 function withNsPid(tuple: Readonly<EntryNamespaces>, pid: number): Readonly<EntryNamespaces> {
   return Object.freeze({ pidnsInode: tuple.pidnsInode, nsPid: pid, mountId: tuple.mountId, cgroupId: tuple.cgroupId });
+}
+
+/** A boot-clock time (its two int32 words, as the table keeps it) as wall-clock ms; 0 for 0. No bigint on this path. */
+function wallMs(lo: number, hi: number, bootTimeMs: number): number {
+  return (lo | hi) === 0 ? 0 : bootTimeMs + (hi * 4294967296 + (lo >>> 0)) / 1e6;
+}
+
+let hostBoot: number | undefined;
+
+/** The host's boot time, read once per process (readers made without one: ProcessView). */
+function hostBootTimeMs(): number {
+  return (hostBoot ??= readBootTimeMs());
 }

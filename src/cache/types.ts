@@ -44,6 +44,14 @@ export interface ProcessEntry {
   readonly execTime: bigint;
   /** 0n while running. */
   readonly exitTime: bigint;
+  /**
+   * The three times as wall-clock ms since the Unix epoch (`new Date(ms)`):
+   * the boot-clock ns plus the host's boot time, read once. 0 where the
+   * boot-clock time is 0n.
+   */
+  readonly forkTimeWall: number;
+  readonly execTimeWall: number;
+  readonly exitTimeWall: number;
   readonly exitCode: number;
   readonly path: string;
   /** The path was cut (by the kernel's bounded walk, or by PATH_MAX here): not the whole path. */

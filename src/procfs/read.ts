@@ -9,6 +9,7 @@
 
 import { existsSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { readdir, readFile, readlink, stat as statFile } from 'node:fs/promises';
+import { uptime as osUptime } from 'node:os';
 import { join } from 'node:path';
 import {
   containerIdFromCgroup,
@@ -301,4 +302,22 @@ export async function scanProcfs(procRoot: string, opts: ProcfsReadOptions = {})
   for (let i = 0; i < Math.min(SCAN_CONCURRENCY, pids.length); i++) workers.push(worker());
   await Promise.all(workers);
   return { processes: orderParentsFirst(found), vanished, kernelThreads };
+}
+
+/**
+ * When the host booted, in ms since the Unix epoch: now minus the time
+ * since boot (`<procRoot>/uptime`, the boot clock, suspend included: the
+ * clock of the kernel's event times, bpf_ktime_get_boot_ns). Read once by
+ * whoever converts boot-clock times to wall-clock times (the seed's
+ * ApplyBootTime). Without a readable uptime file: the system's own uptime.
+ */
+export function readBootTimeMs(procRoot = '/proc'): number {
+  let uptimeS = Number.NaN;
+  try {
+    uptimeS = Number.parseFloat(readFileSync(join(procRoot, 'uptime'), 'latin1'));
+  } catch {
+    // a procRoot with no uptime file (a copied tree): fall through
+  }
+  if (!Number.isFinite(uptimeS) || uptimeS < 0) uptimeS = osUptime();
+  return Date.now() - uptimeS * 1000;
 }
