@@ -10,7 +10,7 @@
 import { normalId, type ExecArgs, type ForkArgs } from './args.js';
 import { mergeCtx } from './context.js';
 import { C } from './counters.js';
-import { deriveNamespaces, NS_MOUNT_ID, NS_NS_PID } from './namespaces.js';
+import { deriveNamespaces, internNamespaces, NS_MOUNT_ID, NS_NS_PID, readNamespaces } from './namespaces.js';
 import { APPLY_DELAY_ITERATIONS, applyDelay } from './test-hooks.js';
 import { timeLessEq } from './time-words.js';
 import {
@@ -351,6 +351,43 @@ export function applyCredentials(t: ProcessTable, pid: number, pidns: number, va
   t.credsId[row] = id;
   t.endWrite(row);
   t.creds.decref(old);
+  t.release(row);
+  return true;
+}
+
+/**
+ * Changes the container and cgroup context of the current entry of pid in
+ * place (the seed's UpdateProcessContexts; a process moved to another
+ * cgroup): the context parts of `ctxMask` from `ctxId` (consumed), and the
+ * cgroup id of its namespace tuple when `setCgroupId`.
+ */
+export function applyContexts(
+  t: ProcessTable, pid: number, pidns: number, ctxId: number, ctxMask: number, setCgroupId: boolean, cgroupLo: number, cgroupHi: number,
+): boolean {
+  const row = t.lookup(pid, pidns);
+  if (row < 0) {
+    t.counters[C.updateMisses]!++;
+    t.strings.decref(ctxId);
+    return false;
+  }
+  t.pin(row);
+  const oldCtx = t.ctxId[row]!;
+  const oldNs = t.nsId[row]!;
+  const ctx = mergeCtx(t, oldCtx, ctxId, ctxMask);
+  let ns = oldNs;
+  if (setCgroupId) {
+    const n = readNamespaces(t.strings, oldNs);
+    // a tuple flagged F_NSPID_IS_PID holds nsPid 0 and stays given
+    ns = normalId(internNamespaces(t, n.pidnsInode, n.nsPid, n.mountId, cgroupLo, cgroupHi, 0, (t.flags[row]! & F_NSPID_IS_PID) !== 0));
+  } else {
+    t.strings.incref(ns);
+  }
+  t.beginWrite(row);
+  t.ctxId[row] = ctx;
+  t.nsId[row] = ns;
+  t.endWrite(row);
+  t.strings.decref(oldCtx);
+  t.strings.decref(oldNs);
   t.release(row);
   return true;
 }

@@ -8,6 +8,7 @@ import { mkdtemp, open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  applyContexts,
   applyCredentials,
   applyDelete,
   applyExec,
@@ -17,7 +18,7 @@ import {
   chainParentMissing,
   relinkParent,
 } from './apply.js';
-import { newExecArgs, newForkArgs } from './args.js';
+import { CTX_CGROUP, CTX_CONTAINER, newExecArgs, newForkArgs } from './args.js';
 import { C, type WriterCounter } from './counters.js';
 import { EntryDecoder, entryEnvp } from './entry.js';
 import { entriesToDot, entriesToJSON, type EntryViews } from './export.js';
@@ -38,6 +39,14 @@ import type { Credentials, ExecInput, ExitInput, ForkInput, RecordEvent } from '
 import { parseStatLine, parseTtyNr } from '../procfs/parse.js';
 import { procfsExecInput, type ProcfsProcess } from '../procfs/process.js';
 import { readBootTimeMs, readProcess, scanProcfs } from '../procfs/read.js';
+
+/** updateProcessContexts: what changed (absent fields stay). */
+export interface ContextUpdate {
+  containerId?: string;
+  cgroup?: string;
+  /** cgroup v2 id (the inode of the cgroup's directory). */
+  cgroupId?: bigint;
+}
 
 export interface ResolverOptions {
   /** Entry rows: live processes plus the exited ancestors they still need. Default 65536. */
@@ -269,6 +278,32 @@ export class CacheCore {
     for (const k of allowed) if (c[k] !== undefined) (picked as Record<string, unknown>)[k] = c[k];
     const mask = this.encoder.credentials(picked, this.credWords);
     return applyCredentials(this.table, pid, pidns, this.credWords, mask);
+  }
+
+  /** docs/cache.md, "Contexts": a process's container id, cgroup path and cgroup id changed in place. */
+  updateContexts(pid: number, pidns: number, c: ContextUpdate): boolean {
+    checkPid('pid', pid);
+    if (typeof c !== 'object' || c === null) throw new TypeError('contexts must be an object { containerId?, cgroup?, cgroupId? }');
+    for (const k of ['containerId', 'cgroup'] as const) {
+      if (c[k] !== undefined && typeof c[k] !== 'string') throw new TypeError(`contexts.${k} must be a string`);
+      if (c[k]?.includes('\0')) throw new TypeError(`contexts.${k} must not contain a NUL byte`);
+    }
+    const cg = c.cgroupId;
+    if (cg !== undefined && (typeof cg !== 'bigint' || cg < 0n || cg > 0xffffffffffffffffn)) {
+      throw new TypeError(`contexts.cgroupId must be a u64 bigint, got ${String(cg)}`);
+    }
+    let mask = 0;
+    if (c.containerId !== undefined) mask |= CTX_CONTAINER;
+    if (c.cgroup !== undefined) mask |= CTX_CGROUP;
+    let ctxId = -1;
+    if (mask !== 0) {
+      // the blob "tty \0 containerId \0 cgroup" with the parts given; mergeCtx takes those of the mask
+      const bytes = new TextEncoder().encode(`\0${c.containerId ?? ''}\0${c.cgroup ?? ''}`);
+      ctxId = this.table.intern(bytes, new DataView(bytes.buffer), 0, bytes.length);
+    }
+    const lo = cg === undefined ? 0 : Number(cg & 0xffffffffn);
+    const hi = cg === undefined ? 0 : Number(cg >> 32n);
+    return applyContexts(this.table, pid, pidns, ctxId, mask, cg !== undefined, lo, hi);
   }
 
   reparent(pid: number, kernelPPid: number, pidns: number): boolean {

@@ -3,7 +3,7 @@
 // ptrace or netlink tracer inside containers). Parents are looked up in the
 // child's namespace.
 
-import { CacheCore, GID_FIELDS, UID_FIELDS, type ResolverOptions, type ResolverStats } from './core.js';
+import { CacheCore, GID_FIELDS, UID_FIELDS, type ContextUpdate, type ResolverOptions, type ResolverStats } from './core.js';
 import type { ByteString, ProcessImage } from '../record/events.js';
 import type { ProcessEntry, ValuesWithTruncation } from './types.js';
 import type { TracerNames } from './users.js';
@@ -85,6 +85,16 @@ export class EbpflessResolver {
 
   private get names(): TracerNames {
     return this.core.tracerNames!;
+  }
+
+  /**
+   * A process moved to another cgroup, or its container became known (the
+   * seed's UpdateProcessContexts): its current entry takes the fields given,
+   * in place. False (counted in updateMisses) for an unknown key.
+   */
+  updateProcessContexts(key: CacheResolverKey, contexts: ContextUpdate): boolean {
+    const k = checkKey(key);
+    return this.core.updateContexts(k.pid, k.nsid, contexts);
   }
 
   /** The current entry of key, counting neither a hit nor a miss (the seed's Get). */
