@@ -6,6 +6,7 @@ export type { ContextUpdate, ResolverOptions, ResolverStats } from './cache/core
 export { ProcessTable, bytesPerRow, type ProcessTableHandles, type ProcessTableOptions } from './cache/table.js';
 export { DEFAULT_SCRUB_WORDS, SCRUBBED } from './cache/scrub.js';
 export { MAX_PID } from './cache/input.js';
+export { isBusybox, isThroughSymlink } from './cache/symlink.js';
 export type {
   EntryCredentials,
   EntryNamespaces,

@@ -35,7 +35,7 @@ import { ResolverRunner, type StatsdOption } from './resolver-runner.js';
 import { CRED_WORD_COUNT, MAX_RECORD_SIZE } from '../record/constants.js';
 import { frameSize } from '../record/decode.js';
 import { encodeEvent } from '../record/encode.js';
-import type { Credentials, ExecInput, ExitInput, ForkInput, RecordEvent } from '../record/events.js';
+import type { ByteString, Credentials, ExecInput, ExitInput, ForkInput, RecordEvent } from '../record/events.js';
 import { parseStatLine, parseTtyNr } from '../procfs/parse.js';
 import { procfsExecInput, type ProcfsProcess } from '../procfs/process.js';
 import { readBootTimeMs, readProcess, scanProcfs } from '../procfs/read.js';
@@ -238,14 +238,18 @@ export class CacheCore {
       const tty = this.ttyFromProcfs(ev.pid);
       if (tty) ev = { ...ev, tty };
     }
+    const symlink = checkSymlink(ev);
     this.encoder.exec(ev, pidns, this.execArgs);
+    if (symlink !== undefined) this.attachSymlink(symlink, ev.path);
     this.execArgs.source = SOURCE_EVENT;
     const row = applyExec(this.table, this.execArgs);
     return row < 0 ? undefined : this.entries.read(row);
   }
 
   addProcfs(ev: ExecInput, pidns: number): ProcessEntry | undefined {
+    const symlink = checkSymlink(ev);
     this.encoder.exec(ev, pidns, this.execArgs);
+    if (symlink !== undefined) this.attachSymlink(symlink, ev.path);
     this.execArgs.source = SOURCE_PROCFS;
     const row = applyProcfsEntry(this.table, this.execArgs);
     return row < 0 ? undefined : this.entries.read(row);
@@ -502,13 +506,32 @@ export class CacheCore {
   }
 
   private insertProcfsProcess(p: ProcfsProcess, key: { pid: number; ppid: number; pidns: number }, source: number): number {
-    this.encoder.exec(
-      procfsExecInput(p, p.startTime, key.pid, key.ppid),
-      key.pidns,
-      this.execArgs,
-    );
+    const ev = procfsExecInput(p, p.startTime, key.pid, key.ppid);
+    this.encoder.exec(ev, key.pidns, this.execArgs);
+    if (p.symlinkPath) this.attachSymlink(utf8Bytes(p.symlinkPath), ev.path);
     this.execArgs.source = source;
     return applyProcfsEntry(this.table, this.execArgs);
+  }
+
+  /**
+   * Stores the path as invoked with the image (docs/cache.md, "Symlinks"):
+   * in the interpreter string, after a NUL (no path holds one), so that it
+   * costs no column and goes wherever the image goes (inherited by a fork,
+   * replaced by an exec). Nothing when it is the path itself.
+   */
+  private attachSymlink(symlink: Uint8Array, path: ByteString): void {
+    if (symlink.length === 0 || bytesEqual(symlink, typeof path === 'string' ? utf8Bytes(path) : path)) return;
+    const a = this.execArgs;
+    const s = this.table.strings;
+    const interpLen = a.interpId > 0 ? s.length[a.interpId]! : 0;
+    const len = Math.min(interpLen + 1 + symlink.length, MAX_STRING_BYTES);
+    const buf = new Uint8Array(len);
+    if (interpLen > 0) buf.set(s.arena.subarray(s.offset[a.interpId]!, s.offset[a.interpId]! + interpLen));
+    buf[interpLen] = 0;
+    buf.set(symlink.subarray(0, len - interpLen - 1), interpLen + 1);
+    const id = this.table.intern(buf, new DataView(buf.buffer), 0, len);
+    s.decref(a.interpId);
+    a.interpId = id;
   }
 
   private ttyFromProcfs(pid: number): string {
@@ -540,4 +563,27 @@ function stringList(name: string, v: unknown): string[] {
   if (v === undefined) return [];
   if (!Array.isArray(v) || v.some((s) => typeof s !== 'string')) throw new TypeError(`option ${name} must be an array of strings`);
   return v as string[];
+}
+
+const textEncoder = new TextEncoder();
+
+function utf8Bytes(s: string): Uint8Array {
+  return textEncoder.encode(s);
+}
+
+function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** The exec's symlinkPath as bytes (undefined when not given); checked before anything is interned. */
+function checkSymlink(ev: ExecInput): Uint8Array | undefined {
+  if (typeof ev !== 'object' || ev === null) return undefined; // the encoder reports it
+  const v = ev.symlinkPath;
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string' && !(v instanceof Uint8Array)) throw new TypeError(`exec.symlinkPath must be a string or a Uint8Array, got ${typeof v}`);
+  const bytes = typeof v === 'string' ? utf8Bytes(v) : v;
+  if (bytes.includes(0)) throw new TypeError('exec.symlinkPath contains a NUL byte, which no path can hold');
+  return bytes;
 }

@@ -52,6 +52,8 @@ export class EntryDecoder {
   private readonly lists: DecodeCache<readonly string[]>;
   private readonly ctx: DecodeCache<readonly string[]>;
   private readonly namespaces: DecodeCache<Readonly<EntryNamespaces>>;
+  /** The interpreter string: [interpreter, symlinkPath] (core.ts attachSymlink stores both, split by a NUL). */
+  private readonly interps: DecodeCache<readonly [string, string]>;
   private readonly creds: DecodeCache<Readonly<EntryCredentials>>;
   private usersVersion = -1;
   // entries of ancestor rows, with the row, its seq and its fork time (low word) when they were made
@@ -93,6 +95,11 @@ export class EntryDecoder {
     this.lists = new DecodeCache(s, (id) => Object.freeze(s.decodeList(id)));
     this.ctx = new DecodeCache(s, (id) => Object.freeze(splitCtx(table, id).map((b) => utf8.decode(b))));
     this.namespaces = new DecodeCache(s, (id) => readNamespaces(s, id));
+    this.interps = new DecodeCache(s, (id) => {
+      const text = this.text.get(id);
+      const nul = text.indexOf('\0');
+      return Object.freeze(nul < 0 ? [text, ''] as const : [text.slice(0, nul), text.slice(nul + 1)] as const);
+    });
     this.creds = new DecodeCache(table.creds.strings, (id) => this.namedCreds(id, 0));
     this.nsCreds = namesPerNamespace ? new Map() : undefined;
     const slots = Math.min(ROW_SLOTS, 1 << Math.ceil(Math.log2(table.capacity)));
@@ -285,6 +292,7 @@ export class EntryDecoder {
     const forkW = t.forkTimeW;
     const execW = t.execTimeW;
     const boot = this.bootTimeMs;
+    const interp = this.interps.get(t.interpId[row]!);
     const entry: ProcessEntry = Object.freeze({
       pid: t.pid[row]!,
       ppid: t.ppid[row]!,
@@ -307,7 +315,8 @@ export class EntryDecoder {
       tty: ctx[0]!,
       containerId: ctx[1]!,
       cgroup: ctx[2]!,
-      interpreter: this.text.get(t.interpId[row]!),
+      interpreter: interp[0],
+      symlinkPath: interp[1],
       isExec: (flags & F_IS_EXEC) !== 0,
       isExecExec: (flags & F_IS_EXEC_EXEC) !== 0,
       isParentMissing: (marks & ENTRY_MARK_DERIVED) !== 0 ? (marks & ENTRY_MARK_MISSING) !== 0 : (flags & F_PARENT_MISSING) !== 0,

@@ -68,6 +68,12 @@ export interface ProcessEntry {
   readonly containerId: string;
   readonly cgroup: string;
   readonly interpreter: string;
+  /**
+   * The path the image was started by when it is not `path`: a symlink to
+   * the executable (/usr/bin/python3 for /usr/bin/python3.11, a busybox
+   * applet); '' otherwise. isThroughSymlink(entry).
+   */
+  readonly symlinkPath: string;
   readonly isExec: boolean;
   readonly isExecExec: boolean;
   readonly isParentMissing: boolean;
