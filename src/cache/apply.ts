@@ -10,8 +10,9 @@
 import { normalId, type ExecArgs, type ForkArgs } from './args.js';
 import { mergeCtx } from './context.js';
 import { C } from './counters.js';
-import { deriveNamespaces, NS_MOUNT_ID, NS_NS_PID } from './namespaces.js';
+import { deriveNamespaces, internNamespaces, NS_MOUNT_ID, NS_NS_PID, readNamespaces } from './namespaces.js';
 import { APPLY_DELAY_ITERATIONS, applyDelay } from './test-hooks.js';
+import { timeLessEq } from './time-words.js';
 import {
   F_ARGS_TRUNCATED,
   F_CURRENT,
@@ -85,23 +86,27 @@ export function applyFork(t: ProcessTable, a: ForkArgs): number {
     t.nsId[row] = parent >= 0 ? deriveNamespaces(t, t.nsId[parent]!, NS_NS_PID) : 0;
   }
   if (parent >= 0) {
-    strings.incref((t.pathId[row] = t.pathId[parent]!));
-    strings.incref((t.commId[row] = t.commId[parent]!));
-    strings.incref((t.argvId[row] = t.argvId[parent]!));
-    strings.incref((t.envpId[row] = t.envpId[parent]!));
-    strings.incref((t.interpId[row] = t.interpId[parent]!));
-    t.inode[row] = t.inode[parent]!;
+    const parentInode = t.inode[parent]!;
+    if (a.inode === 0 || parentInode === 0 || a.inode === parentInode) {
+      strings.incref((t.pathId[row] = t.pathId[parent]!));
+      strings.incref((t.commId[row] = t.commId[parent]!));
+      strings.incref((t.argvId[row] = t.argvId[parent]!));
+      strings.incref((t.envpId[row] = t.envpId[parent]!));
+      strings.incref((t.interpId[row] = t.interpId[parent]!));
+      flags |= t.flags[parent]! & (F_ARGS_TRUNCATED | F_ENVS_TRUNCATED | F_PATH_TRUNCATED);
+    } else {
+      // an exec of the parent was never seen: the parent's image is not the child's, none of it is
+      // inherited (path, comm, argv, envp, interpreter: the event's, else unknown)
+      t.pathId[row] = t.commId[row] = t.argvId[row] = t.envpId[row] = t.interpId[row] = 0;
+      flags |= F_PARENT_MISSING;
+      t.counters[C.forkInodeMismatch]!++;
+    }
+    t.inode[row] = parentInode;
     t.execTimeW[2 * row] = t.execTimeW[2 * parent]!;
     t.execTimeW[2 * row + 1] = t.execTimeW[2 * parent + 1]!;
-    flags |= t.flags[parent]! & (F_ARGS_TRUNCATED | F_ENVS_TRUNCATED | F_PATH_TRUNCATED);
     baseCreds = t.credsId[parent]!;
     baseCtx = t.ctxId[parent]!;
-    if (a.inode !== 0 && a.inode !== t.inode[parent]) {
-      if (t.inode[parent] !== 0) {
-        // an exec of the parent was never seen
-        flags |= F_PARENT_MISSING;
-        t.counters[C.forkInodeMismatch]!++;
-      }
+    if (a.inode !== 0 && a.inode !== parentInode) {
       // the kernel's view wins, also over a parent whose image was never known (inode 0)
       t.inode[row] = a.inode;
       a.pathId = take(t, row, t.pathId, a.pathId);
@@ -228,6 +233,7 @@ export function applyExec(t: ProcessTable, a: ExecArgs): number {
     t.counters[C.execBombs]!++;
     t.creds.decref(credsId);
     releaseExecArgs(t, a);
+    if (a.ppid > 0 && a.ppid !== t.ppid[prev]) followKernelParent(t, prev, a.ppid, a.pidns);
     t.release(prev);
     return prev;
   }
@@ -267,7 +273,8 @@ export function applyExec(t: ProcessTable, a: ExecArgs): number {
   if (a.envsTruncated) flags |= F_ENVS_TRUNCATED;
   if (a.pathTruncated) flags |= F_PATH_TRUNCATED;
   if (prev >= 0) {
-    t.ppid[row] = a.ppid >= 0 ? a.ppid : t.ppid[prev]!;
+    // the chain keeps its parent here; a new one from the kernel is followed below, once the row is linked
+    t.ppid[row] = t.ppid[prev]!;
     t.forkTimeW[2 * row] = t.forkTimeW[2 * prev]!;
     t.forkTimeW[2 * row + 1] = t.forkTimeW[2 * prev + 1]!;
     t.ctxId[row] = mergeCtx(t, t.ctxId[prev]!, a.ctxId, a.ctxMask);
@@ -282,12 +289,15 @@ export function applyExec(t: ProcessTable, a: ExecArgs): number {
     endAt(t, prev, a.timeLo, a.timeHi);
     t.indexReplace(prev, row);
     t.release(prev); // unpin
+    // the kernel's ppid differs: a reparent the cache never saw (ppid 0 is no parent to follow, as in reparent)
+    if (a.ppid > 0 && a.ppid !== t.ppid[row]) followKernelParent(t, row, a.ppid, a.pidns);
   } else {
     t.ppid[row] = a.ppid >= 0 ? a.ppid : 0;
     t.forkTimeW[2 * row] = a.timeLo;
     t.forkTimeW[2 * row + 1] = a.timeHi;
     t.ctxId[row] = mergeCtx(t, 0, a.ctxId, a.ctxMask);
-    t.flags[row] = flags | F_PARENT_MISSING;
+    // ppid 0 given: a child of the kernel (pid 1), no parent to miss, as for a fork; not given (-1): missed
+    t.flags[row] = a.ppid === 0 ? flags : flags | F_PARENT_MISSING;
     t.endWrite(row);
     t.indexInsert(row);
   }
@@ -346,6 +356,43 @@ export function applyCredentials(t: ProcessTable, pid: number, pidns: number, va
   t.credsId[row] = id;
   t.endWrite(row);
   t.creds.decref(old);
+  t.release(row);
+  return true;
+}
+
+/**
+ * Changes the container and cgroup context of the current entry of pid in
+ * place (the seed's UpdateProcessContexts; a process moved to another
+ * cgroup): the context parts of `ctxMask` from `ctxId` (consumed), and the
+ * cgroup id of its namespace tuple when `setCgroupId`.
+ */
+export function applyContexts(
+  t: ProcessTable, pid: number, pidns: number, ctxId: number, ctxMask: number, setCgroupId: boolean, cgroupLo: number, cgroupHi: number,
+): boolean {
+  const row = t.lookup(pid, pidns);
+  if (row < 0) {
+    t.counters[C.updateMisses]!++;
+    t.strings.decref(ctxId);
+    return false;
+  }
+  t.pin(row);
+  const oldCtx = t.ctxId[row]!;
+  const oldNs = t.nsId[row]!;
+  const ctx = mergeCtx(t, oldCtx, ctxId, ctxMask);
+  let ns = oldNs;
+  if (setCgroupId) {
+    const n = readNamespaces(t.strings, oldNs);
+    // a tuple flagged F_NSPID_IS_PID holds nsPid 0 and stays given
+    ns = normalId(internNamespaces(t, n.pidnsInode, n.nsPid, n.mountId, cgroupLo, cgroupHi, 0, (t.flags[row]! & F_NSPID_IS_PID) !== 0));
+  } else {
+    t.strings.incref(ns);
+  }
+  t.beginWrite(row);
+  t.ctxId[row] = ctx;
+  t.nsId[row] = ns;
+  t.endWrite(row);
+  t.strings.decref(oldCtx);
+  t.strings.decref(oldNs);
   t.release(row);
   return true;
 }
@@ -413,6 +460,11 @@ export function applyUnlink(t: ProcessTable, ppid: number, pidns: number, forkLo
   return true;
 }
 
+/** Whether the fork end of `row`'s exec chain is parent-missing (its parent was never found). */
+export function chainParentMissing(t: ProcessTable, row: number): boolean {
+  return (t.flags[forkEndOf(t, row)]! & F_PARENT_MISSING) !== 0;
+}
+
 /** The oldest entry of `row`'s exec chain: the one made by the fork. */
 function forkEndOf(t: ProcessTable, row: number): number {
   const pid = t.pid[row]!;
@@ -436,7 +488,9 @@ function forkEndOf(t: ProcessTable, row: number): number {
  * another shard, linked by key). Tells the old remote parent's shard when
  * that link goes away.
  */
-function setChainParent(t: ProcessTable, row: number, forkEnd: number, parentRow: number, ppid: number, remote: boolean): void {
+function setChainParent(
+  t: ProcessTable, row: number, forkEnd: number, parentRow: number, ppid: number, remote: boolean, missing = false,
+): void {
   const hadRemoteParent = (t.flags[forkEnd]! & F_REMOTE_PARENT) !== 0;
   const oldPpid = t.ppid[forkEnd]!;
   for (let r = row; r !== forkEnd; r = t.ancestor[r]!) {
@@ -447,7 +501,11 @@ function setChainParent(t: ProcessTable, row: number, forkEnd: number, parentRow
   // the fork end's ppid, link and flags change in one write: no reader sees the new ppid with the old parent
   t.beginWrite(forkEnd);
   t.ppid[forkEnd] = ppid;
-  t.flags[forkEnd] = (t.flags[forkEnd]! & ~(F_PARENT_MISSING | F_REMOTE_PARENT)) | F_REPARENTED | (remote ? F_REMOTE_PARENT : 0);
+  t.flags[forkEnd] =
+    (t.flags[forkEnd]! & ~(F_PARENT_MISSING | F_REMOTE_PARENT)) |
+    F_REPARENTED |
+    (remote ? F_REMOTE_PARENT : 0) |
+    (missing ? F_PARENT_MISSING : 0);
   t.setAncestor(forkEnd, parentRow);
   t.endWrite(forkEnd);
   if (hadRemoteParent) t.onRemoteParentReleased?.(oldPpid, t.pidnsOf(forkEnd), t.forkTimeW[2 * forkEnd]!, t.forkTimeW[2 * forkEnd + 1]!);
@@ -465,6 +523,34 @@ export function relinkParent(t: ProcessTable, row: number, parentRow: number, pp
   }
   setChainParent(t, row, forkEnd, parentRow, ppid, false);
   return true;
+}
+
+/**
+ * The kernel says the process of `row` now has parent `ppid` (an exec
+ * carrying a ppid other than the cached one: a reparent the cache never
+ * saw). The chain follows it as a reparent does, and links resolve to the
+ * parent as it was at the child's fork time (as a pipeline's links by key
+ * do): with a current entry of ppid that forked no later than the child,
+ * the chain is relinked to it. A younger entry of ppid (a process adopts
+ * only older ones, an ancestor or a subreaper: the cached instance is
+ * stale, its exit and the new fork were lost) or a relink that would make
+ * a cycle: the chain takes ppid, loses its old parent and its fork end
+ * says parent-missing. Both count as a reparent success (the link is
+ * made, as a pipeline counts a relink into another shard); no entry of
+ * ppid at all: the same broken chain, counted as a failure. Either way the
+ * first pid the chain reaches is its ppid, or the entry says it is broken.
+ * A parent in another shard of a pipeline was relinked by key before this
+ * (RecordApplier), so the ppids already agree there.
+ */
+export function followKernelParent(t: ProcessTable, row: number, ppid: number, pidns: number): void {
+  const parent = t.lookup(ppid, pidns);
+  const forkW = t.forkTimeW;
+  const linked =
+    parent >= 0 &&
+    timeLessEq(forkW[2 * parent]!, forkW[2 * parent + 1]!, forkW[2 * row]!, forkW[2 * row + 1]!) &&
+    relinkParent(t, row, parent, ppid);
+  if (!linked) setChainParent(t, row, forkEndOf(t, row), -1, ppid, false, true);
+  t.counters[parent >= 0 ? C.reparentSuccess : C.reparentFailed]!++;
 }
 
 /**

@@ -8,15 +8,17 @@ import { mkdtemp, open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  applyContexts,
   applyCredentials,
   applyDelete,
   applyExec,
   applyExit,
   applyFork,
   applyProcfsEntry,
+  chainParentMissing,
   relinkParent,
 } from './apply.js';
-import { newExecArgs, newForkArgs } from './args.js';
+import { CTX_CGROUP, CTX_CONTAINER, newExecArgs, newForkArgs } from './args.js';
 import { C, type WriterCounter } from './counters.js';
 import { EntryDecoder, entryEnvp } from './entry.js';
 import { entriesToDot, entriesToJSON, type EntryViews } from './export.js';
@@ -24,18 +26,27 @@ import { checkCredentials, checkPid, checkTime, InputEncoder } from './input.js'
 import { checkLineage } from './lineage.js';
 import { ArgvScrubber, envNames } from './scrub.js';
 import { bytesPerRow, ProcessTable, SOURCE_EVENT, SOURCE_PROCFS, SOURCE_SNAPSHOT } from './table.js';
-import type { LineageResult, ProcessEntry, ValuesWithTruncation } from './types.js';
-import { UserNames } from './users.js';
+import type { LineageResult, ProcessEntry, ResolverStats, ValuesWithTruncation } from './types.js';
+import { TracerNames, UserNames } from './users.js';
 import { timeHi, timeLo } from './time-words.js';
 import { MAX_STRING_BYTES } from './strings.js';
 import { RecordApplier } from './record-applier.js';
+import { ResolverRunner, type StatsdOption } from './resolver-runner.js';
 import { CRED_WORD_COUNT, MAX_RECORD_SIZE } from '../record/constants.js';
 import { frameSize } from '../record/decode.js';
 import { encodeEvent } from '../record/encode.js';
-import type { Credentials, ExecInput, ExitInput, ForkInput, RecordEvent } from '../record/events.js';
+import type { ByteString, Credentials, ExecInput, ExitInput, ForkInput, RecordEvent } from '../record/events.js';
 import { parseStatLine, parseTtyNr } from '../procfs/parse.js';
 import { procfsExecInput, type ProcfsProcess } from '../procfs/process.js';
-import { readProcess, scanProcfs } from '../procfs/read.js';
+import { readBootTimeMs, readProcess, scanProcfs } from '../procfs/read.js';
+
+/** updateProcessContexts: what changed (absent fields stay). */
+export interface ContextUpdate {
+  containerId?: string;
+  cgroup?: string;
+  /** cgroup v2 id (the inode of the cgroup's directory). */
+  cgroupId?: bigint;
+}
 
 export interface ResolverOptions {
   /** Entry rows: live processes plus the exited ancestors they still need. Default 65536. */
@@ -56,6 +67,8 @@ export interface ResolverOptions {
   procfsFallback?: boolean;
   /** Least time between two /proc fallback attempts for one pid (default 2000 ms). */
   procfsFallbackIntervalMs?: number;
+  /** How many missing ancestors a /proc fallback reads with the pid (default 16; 0: the pid alone). */
+  procfsMaxDepth?: number;
   /** How long an exited pid stays resolvable before dequeueExited() flushes it (default 5 s). */
   exitedRetention?: bigint;
   /** Where /proc is (default '/proc'); the host's /etc is taken as its sibling. */
@@ -64,39 +77,23 @@ export interface ResolverOptions {
   maxArgvBytes?: number;
   /** Bound on envp bytes (default 8192). */
   maxEnvpBytes?: number;
+  /** The host's boot time in ms since the epoch, for the wall-clock times of entries (default: read once from <procRoot>/uptime). */
+  bootTimeMs?: number;
+  /** Where sendStats() sends the counters: a hot-shots client, or { host, port, prefix, globalTags } to make one. */
+  statsd?: StatsdOption;
+  /** How often start() flushes exited entries by the clock (default 1000 ms). */
+  dequeueIntervalMs?: number;
+  /** How often start() sends the counters when `statsd` is given (default 10 000 ms). */
+  statsIntervalMs?: number;
 }
 
 const OPTION_KEYS = new Set<string>([
   'capacity', 'stringCapacity', 'stringBytes', 'envsResolution', 'envsWithValue', 'scrubWords', 'ttyFallback',
-  'procfsFallback', 'procfsFallbackIntervalMs', 'exitedRetention', 'procRoot', 'maxArgvBytes', 'maxEnvpBytes',
+  'procfsFallback', 'procfsFallbackIntervalMs', 'procfsMaxDepth', 'exitedRetention', 'procRoot', 'maxArgvBytes', 'maxEnvpBytes',
+  'statsd', 'dequeueIntervalMs', 'statsIntervalMs', 'bootTimeMs',
 ]);
 
-export interface ResolverStats {
-  cacheSize: number;
-  rows: number;
-  rowCapacity: number;
-  bytesPerRow: number;
-  strings: { count: number; bytes: number };
-  hits: { event: number; snapshot: number; procfs: number };
-  misses: number;
-  added: { event: number; snapshot: number; procfs: number };
-  flushed: number;
-  evicted: number;
-  pidReuse: number;
-  execBombs: number;
-  exitMisses: number;
-  updateMisses: number;
-  brokenLineage: number;
-  reparent: { success: number; failed: number };
-  inodeErrors: { forkInodeMismatch: number; execPrevInodeMismatch: number };
-  argsTruncated: number;
-  envsTruncated: number;
-  pathTruncated: number;
-  rejected: { pid0: number; kernelThread: number; tableFull: number };
-  stringsFull: number;
-  procfs: { attempts: number; success: number; failed: number; rateLimited: number };
-  snapshot: { processes: number; vanished: number; kernelThreads: number };
-}
+export type { ResolverStats } from './types.js';
 
 /** Bound on the per-pid memory of the /proc fallback rate limiter. */
 const FALLBACK_MEMORY = 4096;
@@ -104,6 +101,10 @@ const FALLBACK_MEMORY = 4096;
 export class CacheCore {
   readonly table: ProcessTable;
   readonly withEnvs: boolean;
+  /** start()/stop()/sendStats(): the background flush and the StatsD counters. */
+  readonly runner: ResolverRunner;
+  /** Names given by a tracer, per pid namespace (EbpflessResolver only). */
+  tracerNames: TracerNames | undefined;
   private readonly entries: EntryDecoder;
   private readonly encoder: InputEncoder;
   private readonly scrubber: ArgvScrubber;
@@ -116,6 +117,7 @@ export class CacheCore {
   private readonly ttyFallback: boolean;
   private readonly procfsFallback: boolean;
   private readonly fallbackIntervalMs: number;
+  private readonly procfsMaxDepth: number;
   private readonly lastFallback = new Map<string, number>();
   private readonly reader = {
     hits: [0, 0, 0],
@@ -144,7 +146,8 @@ export class CacheCore {
     });
     this.procRoot = options.procRoot ?? '/proc';
     if (typeof this.procRoot !== 'string') throw new TypeError('option procRoot must be a string');
-    const users = new UserNames(join(this.procRoot, '..', 'etc'));
+    // keyed by namespace (EbpflessResolver): names as its tracer gives them, the host's /etc does not describe a container
+    const users = keyedByNamespace ? (this.tracerNames = new TracerNames()) : new UserNames(join(this.procRoot, '..', 'etc'));
     this.withEnvs = options.envsResolution === true;
     this.scrubber = new ArgvScrubber(stringList('scrubWords', options.scrubWords));
     this.envsWithValue = new Set(stringList('envsWithValue', options.envsWithValue));
@@ -155,7 +158,20 @@ export class CacheCore {
     this.ttyFallback = options.ttyFallback === true;
     this.procfsFallback = options.procfsFallback === true;
     this.fallbackIntervalMs = positiveInt('procfsFallbackIntervalMs', options.procfsFallbackIntervalMs, 2000);
-    this.entries = new EntryDecoder(this.table, users, this.withEnvs);
+    const depth = options.procfsMaxDepth ?? 16;
+    if (typeof depth !== 'number' || !Number.isInteger(depth) || depth < 0 || depth > 4096) {
+      throw new RangeError(`option procfsMaxDepth must be an integer in 0..4096, got ${String(depth)}`);
+    }
+    this.procfsMaxDepth = depth;
+    const boot = options.bootTimeMs ?? readBootTimeMs(this.procRoot);
+    if (typeof boot !== 'number' || !Number.isFinite(boot) || boot < 0) {
+      throw new TypeError(`option bootTimeMs must be a non-negative number of ms since the epoch, got ${String(boot)}`);
+    }
+    this.entries = new EntryDecoder(this.table, users, this.withEnvs, keyedByNamespace, boot);
+    this.runner = new ResolverRunner(
+      { newestTime: () => this.table.newestTime[0]!, dequeueExited: (now) => this.dequeueExited(now), stats: () => this.stats() },
+      options,
+    );
     this.encoder = new InputEncoder(
       this.table,
       {
@@ -222,14 +238,18 @@ export class CacheCore {
       const tty = this.ttyFromProcfs(ev.pid);
       if (tty) ev = { ...ev, tty };
     }
+    const symlink = checkSymlink(ev);
     this.encoder.exec(ev, pidns, this.execArgs);
+    if (symlink !== undefined) this.attachSymlink(symlink, ev.path);
     this.execArgs.source = SOURCE_EVENT;
     const row = applyExec(this.table, this.execArgs);
     return row < 0 ? undefined : this.entries.read(row);
   }
 
   addProcfs(ev: ExecInput, pidns: number): ProcessEntry | undefined {
+    const symlink = checkSymlink(ev);
     this.encoder.exec(ev, pidns, this.execArgs);
+    if (symlink !== undefined) this.attachSymlink(symlink, ev.path);
     this.execArgs.source = SOURCE_PROCFS;
     const row = applyProcfsEntry(this.table, this.execArgs);
     return row < 0 ? undefined : this.entries.read(row);
@@ -264,13 +284,40 @@ export class CacheCore {
     return applyCredentials(this.table, pid, pidns, this.credWords, mask);
   }
 
+  /** docs/cache.md, "Contexts": a process's container id, cgroup path and cgroup id changed in place. */
+  updateContexts(pid: number, pidns: number, c: ContextUpdate): boolean {
+    checkPid('pid', pid);
+    if (typeof c !== 'object' || c === null) throw new TypeError('contexts must be an object { containerId?, cgroup?, cgroupId? }');
+    for (const k of ['containerId', 'cgroup'] as const) {
+      if (c[k] !== undefined && typeof c[k] !== 'string') throw new TypeError(`contexts.${k} must be a string`);
+      if (c[k]?.includes('\0')) throw new TypeError(`contexts.${k} must not contain a NUL byte`);
+    }
+    const cg = c.cgroupId;
+    if (cg !== undefined && (typeof cg !== 'bigint' || cg < 0n || cg > 0xffffffffffffffffn)) {
+      throw new TypeError(`contexts.cgroupId must be a u64 bigint, got ${String(cg)}`);
+    }
+    let mask = 0;
+    if (c.containerId !== undefined) mask |= CTX_CONTAINER;
+    if (c.cgroup !== undefined) mask |= CTX_CGROUP;
+    let ctxId = -1;
+    if (mask !== 0) {
+      // the blob "tty \0 containerId \0 cgroup" with the parts given; mergeCtx takes those of the mask
+      const bytes = new TextEncoder().encode(`\0${c.containerId ?? ''}\0${c.cgroup ?? ''}`);
+      ctxId = this.table.intern(bytes, new DataView(bytes.buffer), 0, bytes.length);
+    }
+    const lo = cg === undefined ? 0 : Number(cg & 0xffffffffn);
+    const hi = cg === undefined ? 0 : Number(cg >> 32n);
+    return applyContexts(this.table, pid, pidns, ctxId, mask, cg !== undefined, lo, hi);
+  }
+
   reparent(pid: number, kernelPPid: number, pidns: number): boolean {
     checkPid('pid', pid);
     checkPid('kernelPPid', kernelPPid);
     const t = this.table;
     if (kernelPPid === 0 || pid <= 1) return false;
     const row = t.lookup(pid, pidns);
-    if (row < 0 || t.ppid[row] === kernelPPid) return false;
+    // the same ppid is a no-op unless its entry was missing (an exec brought the ppid before the parent was known)
+    if (row < 0 || (t.ppid[row] === kernelPPid && !chainParentMissing(t, row))) return false;
     t.pin(row);
     let parent = t.lookup(kernelPPid, pidns);
     if (parent < 0 && this.procfsFallback) parent = this.insertFromProcfs(kernelPPid, pidns);
@@ -435,20 +482,61 @@ export class CacheCore {
     this.reader.procfsAttempts++;
     // pid namespaces other than the host's are not visible by pid in our /proc
     const p = pidns === 0 ? readProcess(this.procRoot, pid, { envs: this.withEnvs }) : undefined;
+    if (p && !p.kernelThread) this.insertAncestorsFromProcfs(p.ppid);
     const row = p && !p.kernelThread ? this.insertProcfsProcess(p, { pid, ppid: p.ppid, pidns }, SOURCE_PROCFS) : -1;
     if (row >= 0) this.reader.procfsSuccess++;
     else this.reader.procfsFailed++;
     return row;
   }
 
+  /**
+   * The ancestors of a process read from /proc that the cache misses, from
+   * `ppid` up to the first one cached (or pid 1's parent, a kernel thread,
+   * a vanished process), at most procfsMaxDepth of them; inserted oldest
+   * first so that each links to its parent (the seed's ResolveFromProcfs
+   * with its maximum depth). Host pid namespace only.
+   */
+  private insertAncestorsFromProcfs(ppid: number): void {
+    const missing: ProcfsProcess[] = [];
+    for (let at = ppid; at > 0 && missing.length < this.procfsMaxDepth && this.table.lookup(at, 0) < 0; ) {
+      const q = readProcess(this.procRoot, at, { envs: this.withEnvs });
+      if (!q || q.kernelThread || missing.some((m) => m.pid === q.pid)) break;
+      missing.push(q);
+      at = q.ppid;
+    }
+    for (let i = missing.length - 1; i >= 0; i--) {
+      const q = missing[i]!;
+      this.insertProcfsProcess(q, { pid: q.pid, ppid: q.ppid, pidns: 0 }, SOURCE_PROCFS);
+    }
+  }
+
   private insertProcfsProcess(p: ProcfsProcess, key: { pid: number; ppid: number; pidns: number }, source: number): number {
-    this.encoder.exec(
-      procfsExecInput(p, p.startTime, key.pid, key.ppid),
-      key.pidns,
-      this.execArgs,
-    );
+    const ev = procfsExecInput(p, p.startTime, key.pid, key.ppid);
+    this.encoder.exec(ev, key.pidns, this.execArgs);
+    if (p.symlinkPath) this.attachSymlink(utf8Bytes(p.symlinkPath), ev.path);
     this.execArgs.source = source;
     return applyProcfsEntry(this.table, this.execArgs);
+  }
+
+  /**
+   * Stores the path as invoked with the image (docs/cache.md, "Symlinks"):
+   * in the interpreter string, after a NUL (no path holds one), so that it
+   * costs no column and goes wherever the image goes (inherited by a fork,
+   * replaced by an exec). Nothing when it is the path itself.
+   */
+  private attachSymlink(symlink: Uint8Array, path: ByteString): void {
+    if (symlink.length === 0 || bytesEqual(symlink, typeof path === 'string' ? utf8Bytes(path) : path)) return;
+    const a = this.execArgs;
+    const s = this.table.strings;
+    const interpLen = a.interpId > 0 ? s.length[a.interpId]! : 0;
+    const len = Math.min(interpLen + 1 + symlink.length, MAX_STRING_BYTES);
+    const buf = new Uint8Array(len);
+    if (interpLen > 0) buf.set(s.arena.subarray(s.offset[a.interpId]!, s.offset[a.interpId]! + interpLen));
+    buf[interpLen] = 0;
+    buf.set(symlink.subarray(0, len - interpLen - 1), interpLen + 1);
+    const id = this.table.intern(buf, new DataView(buf.buffer), 0, len);
+    s.decref(a.interpId);
+    a.interpId = id;
   }
 
   private ttyFromProcfs(pid: number): string {
@@ -480,4 +568,27 @@ function stringList(name: string, v: unknown): string[] {
   if (v === undefined) return [];
   if (!Array.isArray(v) || v.some((s) => typeof s !== 'string')) throw new TypeError(`option ${name} must be an array of strings`);
   return v as string[];
+}
+
+const textEncoder = new TextEncoder();
+
+function utf8Bytes(s: string): Uint8Array {
+  return textEncoder.encode(s);
+}
+
+function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** The exec's symlinkPath as bytes (undefined when not given); checked before anything is interned. */
+function checkSymlink(ev: ExecInput): Uint8Array | undefined {
+  if (typeof ev !== 'object' || ev === null) return undefined; // the encoder reports it
+  const v = ev.symlinkPath;
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string' && !(v instanceof Uint8Array)) throw new TypeError(`exec.symlinkPath must be a string or a Uint8Array, got ${typeof v}`);
+  const bytes = typeof v === 'string' ? utf8Bytes(v) : v;
+  if (bytes.includes(0)) throw new TypeError('exec.symlinkPath contains a NUL byte, which no path can hold');
+  return bytes;
 }

@@ -3,9 +3,10 @@
 // ptrace or netlink tracer inside containers). Parents are looked up in the
 // child's namespace.
 
-import { CacheCore, GID_FIELDS, UID_FIELDS, type ResolverOptions, type ResolverStats } from './core.js';
+import { CacheCore, GID_FIELDS, UID_FIELDS, type ContextUpdate, type ResolverOptions, type ResolverStats } from './core.js';
 import type { ByteString, ProcessImage } from '../record/events.js';
 import type { ProcessEntry, ValuesWithTruncation } from './types.js';
+import type { TracerNames } from './users.js';
 
 export interface CacheResolverKey {
   /** Pid as seen in its namespace. */
@@ -59,14 +60,47 @@ export class EbpflessResolver {
     return this.core.resolve(k.pid, k.nsid);
   }
 
-  updateUser(key: CacheResolverKey, c: { uid?: number; euid?: number; fsuid?: number }): boolean {
+  /**
+   * Sets user ids of the process (-1 or absent: unchanged) and, when given,
+   * their names as the tracer read them inside the process's namespace (the
+   * seed's UpdateUser(key, uid, euid, user, euser)). The names hold for
+   * that id in that pid namespace, for every entry.
+   */
+  updateUser(key: CacheResolverKey, c: UserUpdate): boolean {
     const k = checkKey(key);
-    return this.core.updateCredentials(k.pid, k.nsid, c, UID_FIELDS);
+    const names = namedIds(c, USER_NAMES); // checked before anything changes
+    const ok = this.core.updateCredentials(k.pid, k.nsid, c, UID_FIELDS);
+    if (ok) for (const [id, name] of names) this.names.setUser(k.nsid, id, name);
+    return ok;
   }
 
-  updateGroup(key: CacheResolverKey, c: { gid?: number; egid?: number; fsgid?: number }): boolean {
+  /** The same for group ids and names (the seed's UpdateGroup). */
+  updateGroup(key: CacheResolverKey, c: GroupUpdate): boolean {
     const k = checkKey(key);
-    return this.core.updateCredentials(k.pid, k.nsid, c, GID_FIELDS);
+    const names = namedIds(c, GROUP_NAMES);
+    const ok = this.core.updateCredentials(k.pid, k.nsid, c, GID_FIELDS);
+    if (ok) for (const [id, name] of names) this.names.setGroup(k.nsid, id, name);
+    return ok;
+  }
+
+  private get names(): TracerNames {
+    return this.core.tracerNames!;
+  }
+
+  /**
+   * A process moved to another cgroup, or its container became known (the
+   * seed's UpdateProcessContexts): its current entry takes the fields given,
+   * in place. False (counted in updateMisses) for an unknown key.
+   */
+  updateProcessContexts(key: CacheResolverKey, contexts: ContextUpdate): boolean {
+    const k = checkKey(key);
+    return this.core.updateContexts(k.pid, k.nsid, contexts);
+  }
+
+  /** The current entry of key, counting neither a hit nor a miss (the seed's Get). */
+  peek(key: CacheResolverKey): ProcessEntry | undefined {
+    const k = checkKey(key);
+    return this.core.peek(k.pid, k.nsid);
   }
 
   walk(cb: (entry: ProcessEntry) => void): void {
@@ -101,6 +135,63 @@ export class EbpflessResolver {
   stats(): ResolverStats {
     return this.core.stats();
   }
+
+  /**
+   * Runs the resolver in the background (the seed's Start): exited entries
+   * are flushed by the clock every `dequeueIntervalMs`, and with `statsd`
+   * the counters are sent every `statsIntervalMs`. Timers do not keep the
+   * process alive.
+   */
+  start(): void {
+    this.core.runner.start();
+  }
+
+  /** Stops the background work; with `statsd`, sends the counters a last time and closes a client it made. */
+  stop(): Promise<void> {
+    return this.core.runner.stop();
+  }
+
+  /** Sends the counters now (the seed's SendStats): growth since the last send as counts, levels as gauges. False without `statsd`. */
+  sendStats(): boolean {
+    return this.core.runner.sendStats();
+  }
+}
+
+/** updateUser's argument: ids, and the names the tracer read for them. */
+export interface UserUpdate {
+  uid?: number;
+  euid?: number;
+  fsuid?: number;
+  user?: string;
+  euser?: string;
+  fsuser?: string;
+}
+
+/** updateGroup's argument: ids, and the names the tracer read for them. */
+export interface GroupUpdate {
+  gid?: number;
+  egid?: number;
+  fsgid?: number;
+  group?: string;
+  egroup?: string;
+  fsgroup?: string;
+}
+
+const USER_NAMES = [['uid', 'user'], ['euid', 'euser'], ['fsuid', 'fsuser']] as const;
+const GROUP_NAMES = [['gid', 'group'], ['egid', 'egroup'], ['fsgid', 'fsgroup']] as const;
+
+/** The [id, name] pairs of an update that gives a name with its id; a name that is not a string is a TypeError. */
+function namedIds(c: object, pairs: readonly (readonly [string, string])[]): [number, string][] {
+  if (typeof c !== 'object' || c === null) throw new TypeError('credentials must be an object');
+  const out: [number, string][] = [];
+  for (const [idKey, nameKey] of pairs) {
+    const name = (c as Record<string, unknown>)[nameKey];
+    if (name === undefined) continue;
+    if (typeof name !== 'string') throw new TypeError(`${nameKey} must be a string, got ${typeof name}`);
+    const id = (c as Record<string, unknown>)[idKey];
+    if (typeof id === 'number' && id >= 0) out.push([id, name]);
+  }
+  return out;
 }
 
 function execFields(ev: EbpflessExec) {

@@ -13,6 +13,7 @@ import { splitCtx } from './context.js';
 import { DecodeCache } from './decode-cache.js';
 import { readNamespaces } from './namespaces.js';
 import { isTime } from './time-words.js';
+import { readBootTimeMs } from '../procfs/read.js';
 import {
   F_ARGS_TRUNCATED,
   F_ENVS_TRUNCATED,
@@ -24,7 +25,7 @@ import {
   type ProcessTable,
 } from './table.js';
 import type { EntryCredentials, EntryNamespaces, EntrySource, ProcessEntry } from './types.js';
-import type { UserNames } from './users.js';
+import type { NameSource } from './users.js';
 
 const SOURCES: readonly EntrySource[] = ['event', 'snapshot', 'procfs'];
 const utf8 = new TextDecoder();
@@ -53,6 +54,8 @@ export class EntryDecoder {
   private readonly lists: DecodeCache<readonly string[]>;
   private readonly ctx: DecodeCache<readonly string[]>;
   private readonly namespaces: DecodeCache<Readonly<EntryNamespaces>>;
+  /** The interpreter string: [interpreter, symlinkPath] (core.ts attachSymlink stores both, split by a NUL). */
+  private readonly interps: DecodeCache<readonly [string, string]>;
   private readonly creds: DecodeCache<Readonly<EntryCredentials>>;
   private usersVersion = -1;
   // entries of ancestor rows, with the row, its seq and its fork time (low word) when they were made
@@ -78,11 +81,24 @@ export class EntryDecoder {
   /** Rows of the chain being read, nearest first (scratch). */
   private chain: Int32Array = new Int32Array(64);
 
+  /**
+   * Credential sets with names per pid namespace, when names depend on it
+   * (a tracer's names: EbpflessResolver): credsId -> [generation, value],
+   * per namespace. Filled once per set and namespace, cleared with the names.
+   */
+  private readonly nsCreds: Map<number, Map<number, [number, Readonly<EntryCredentials>]>> | undefined;
+
+  /** The host's boot time in ms since the epoch: boot-clock times plus it are wall-clock times. */
+  readonly bootTimeMs: number;
+
   constructor(
     readonly table: ProcessTable,
-    private readonly users: UserNames,
+    private readonly users: NameSource,
     private readonly withEnvs: boolean,
+    namesPerNamespace = false,
+    bootTimeMs?: number,
   ) {
+    this.bootTimeMs = bootTimeMs ?? hostBootTimeMs();
     const s = table.strings;
     this.text = new DecodeCache(s, (id) => s.decode(id));
     this.basenames = new DecodeCache(s, (id) => {
@@ -92,10 +108,13 @@ export class EntryDecoder {
     this.lists = new DecodeCache(s, (id) => Object.freeze(s.decodeList(id)));
     this.ctx = new DecodeCache(s, (id) => Object.freeze(splitCtx(table, id).map((b) => utf8.decode(b))));
     this.namespaces = new DecodeCache(s, (id) => readNamespaces(s, id));
-    this.creds = new DecodeCache(table.creds.strings, (id) => {
-      const c = table.creds.read(id);
-      return Object.freeze({ ...c, user: users.user(c.uid), group: users.group(c.gid) });
+    this.interps = new DecodeCache(s, (id) => {
+      const text = this.text.get(id);
+      const nul = text.indexOf('\0');
+      return Object.freeze(nul < 0 ? [text, ''] as const : [text.slice(0, nul), text.slice(nul + 1)] as const);
     });
+    this.creds = new DecodeCache(table.creds.strings, (id) => this.namedCreds(id, 0));
+    this.nsCreds = namesPerNamespace ? new Map() : undefined;
     const slots = Math.min(ROW_SLOTS, 1 << Math.ceil(Math.log2(table.capacity)));
     this.rowMask = slots - 1;
     this.cachedRow = new Int32Array(slots).fill(-1);
@@ -136,7 +155,37 @@ export class EntryDecoder {
     if (this.users.version !== this.usersVersion) {
       this.usersVersion = this.users.version;
       this.creds.clear();
+      this.nsCreds?.clear();
     }
+  }
+
+  /** A credential set with the name of each of its ids (made once per set, and namespace when names depend on it). */
+  private namedCreds(id: number, pidns: number): Readonly<EntryCredentials> {
+    const c = this.table.creds.read(id);
+    const u = this.users;
+    return Object.freeze({
+      ...c,
+      user: u.user(c.uid, pidns),
+      group: u.group(c.gid, pidns),
+      euser: u.user(c.euid, pidns),
+      egroup: u.group(c.egid, pidns),
+      fsuser: u.user(c.fsuid, pidns),
+      fsgroup: u.group(c.fsgid, pidns),
+    });
+  }
+
+  /** The named credential set `id` of a row of namespace `pidns`. */
+  private credsOf(id: number, pidns: number): Readonly<EntryCredentials> {
+    const byNs = this.nsCreds!;
+    let sets = byNs.get(pidns);
+    if (sets === undefined) byNs.set(pidns, (sets = new Map()));
+    const gen = this.table.creds.strings.gen[id]!;
+    const hit = sets.get(id);
+    if (hit !== undefined && hit[0] === gen) return hit[1];
+    if (sets.size >= 65536) sets.clear(); // bounded
+    const value = this.namedCreds(id, pidns);
+    sets.set(id, [gen, value]);
+    return value;
   }
 
   /**
@@ -300,6 +349,11 @@ export class EntryDecoder {
       ancestor !== undefined && ancestor.pid === t.pid[row] && isTime(ancestor.forkTime, t.forkTimeW[2 * row]!, t.forkTimeW[2 * row + 1]!)
         ? ancestor.forkTime
         : t.forkTime[row]!;
+    const pidns = t.pidnsOf(row);
+    const forkW = t.forkTimeW;
+    const execW = t.execTimeW;
+    const boot = this.bootTimeMs;
+    const interp = this.interps.get(t.interpId[row]!);
     const entry: ProcessEntry = Object.freeze({
       pid: t.pid[row]!,
       ppid: t.ppid[row]!,
@@ -307,6 +361,9 @@ export class EntryDecoder {
       execTime: t.execTime[row]!,
       exitTime: (exitW[2 * row]! | exitW[2 * row + 1]!) === 0 ? 0n : t.exitTime[row]!,
       exitCode: t.exitCode[row]!,
+      forkTimeWall: wallMs(forkW[2 * row]!, forkW[2 * row + 1]!, boot),
+      execTimeWall: wallMs(execW[2 * row]!, execW[2 * row + 1]!, boot),
+      exitTimeWall: wallMs(exitW[2 * row]!, exitW[2 * row + 1]!, boot),
       path: this.text.get(pathId),
       pathTruncated: (flags & F_PATH_TRUNCATED) !== 0,
       basename: this.basenames.get(pathId),
@@ -315,17 +372,18 @@ export class EntryDecoder {
       argv: this.lists.get(t.argvId[row]!),
       argsTruncated: (flags & F_ARGS_TRUNCATED) !== 0,
       envsTruncated: (flags & F_ENVS_TRUNCATED) !== 0,
-      credentials: this.creds.get(t.credsId[row]!),
+      credentials: this.nsCreds === undefined ? this.creds.get(t.credsId[row]!) : this.credsOf(t.credsId[row]!, pidns),
       tty: ctx[0]!,
       containerId: ctx[1]!,
       cgroup: ctx[2]!,
-      interpreter: this.text.get(t.interpId[row]!),
+      interpreter: interp[0],
+      symlinkPath: interp[1],
       isExec: (flags & F_IS_EXEC) !== 0,
       isExecExec: (flags & F_IS_EXEC_EXEC) !== 0,
       isParentMissing: (marks & ENTRY_MARK_DERIVED) !== 0 ? (marks & ENTRY_MARK_MISSING) !== 0 : (flags & F_PARENT_MISSING) !== 0,
       lineageIncomplete: (marks & ENTRY_MARK_INCOMPLETE) !== 0,
       source: SOURCES[t.sourceOf(row)] ?? 'event',
-      pidns: t.pidnsOf(row),
+      pidns,
       namespaces:
         (flags & F_NSPID_IS_PID) === 0 ? this.namespaces.get(t.nsId[row]!) : withNsPid(this.namespaces.get(t.nsId[row]!), t.pid[row]!),
       ancestor,
@@ -338,4 +396,16 @@ export class EntryDecoder {
 /** A row flagged F_NSPID_IS_PID: its tuple with its pid as nsPid. */
 function withNsPid(tuple: Readonly<EntryNamespaces>, pid: number): Readonly<EntryNamespaces> {
   return Object.freeze({ pidnsInode: tuple.pidnsInode, nsPid: pid, mountId: tuple.mountId, cgroupId: tuple.cgroupId });
+}
+
+/** A boot-clock time (its two int32 words, as the table keeps it) as wall-clock ms; 0 for 0. No bigint on this path. */
+function wallMs(lo: number, hi: number, bootTimeMs: number): number {
+  return (lo | hi) === 0 ? 0 : bootTimeMs + (hi * 4294967296 + (lo >>> 0)) / 1e6;
+}
+
+let hostBoot: number | undefined;
+
+/** The host's boot time, read once per process (readers made without one: ProcessView). */
+function hostBootTimeMs(): number {
+  return (hostBoot ??= readBootTimeMs());
 }

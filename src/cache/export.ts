@@ -46,6 +46,9 @@ export function entriesToJSON(roots: readonly ProcessEntry[], live: ReadonlySet<
     forkTime: e.forkTime.toString(),
     execTime: e.execTime.toString(),
     exitTime: e.exitTime.toString(),
+    forkTimeWall: isoOrNull(e.forkTimeWall),
+    execTimeWall: isoOrNull(e.execTimeWall),
+    exitTimeWall: isoOrNull(e.exitTimeWall),
     exitCode: e.exitCode,
     live: live.has(e),
     path: e.path,
@@ -97,4 +100,9 @@ export function entriesToDot(roots: readonly ProcessEntry[], live: ReadonlySet<P
 
 function dotString(s: string): string {
   return `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`;
+}
+
+/** A wall-clock time in ms as ISO 8601 (UTC, ms), null for an unknown (0) time. */
+function isoOrNull(ms: number): string | null {
+  return ms === 0 ? null : new Date(ms).toISOString();
 }

@@ -1,7 +1,7 @@
 // ProcessResolver: the embedded, single-threaded process cache keyed by pid.
 // A thin facade over CacheCore; the semantics are in docs/cache.md.
 
-import { CacheCore, GID_FIELDS, UID_FIELDS, type ResolverOptions, type ResolverStats } from './core.js';
+import { CacheCore, GID_FIELDS, UID_FIELDS, type ContextUpdate, type ResolverOptions, type ResolverStats } from './core.js';
 import type { ExecInput, ExitInput, ForkInput } from '../record/events.js';
 import type { LineageResult, ProcessEntry, ValuesWithTruncation } from './types.js';
 import type { ProcessTable } from './table.js';
@@ -62,6 +62,20 @@ export class ProcessResolver {
 
   resolve(pid: number): ProcessEntry | undefined {
     return this.core.resolve(pid, HOST_NS);
+  }
+
+  /**
+   * A process moved to another cgroup, or its container became known (the
+   * seed's UpdateProcessContexts): its current entry takes the fields given,
+   * in place. False (counted in updateMisses) for an unknown pid.
+   */
+  updateProcessContexts(pid: number, contexts: ContextUpdate): boolean {
+    return this.core.updateContexts(pid, HOST_NS, contexts);
+  }
+
+  /** The current entry of pid, counting neither a hit nor a miss and with no /proc fallback (the seed's Get). */
+  peek(pid: number): ProcessEntry | undefined {
+    return this.core.peek(pid, HOST_NS);
   }
 
   walk(cb: (entry: ProcessEntry) => void): void {
@@ -129,5 +143,25 @@ export class ProcessResolver {
 
   stats(): ResolverStats {
     return this.core.stats();
+  }
+
+  /**
+   * Runs the resolver in the background (the seed's Start): exited entries
+   * are flushed by the clock every `dequeueIntervalMs`, and with `statsd`
+   * the counters are sent every `statsIntervalMs`. Timers do not keep the
+   * process alive.
+   */
+  start(): void {
+    this.core.runner.start();
+  }
+
+  /** Stops the background work; with `statsd`, sends the counters a last time and closes a client it made. */
+  stop(): Promise<void> {
+    return this.core.runner.stop();
+  }
+
+  /** Sends the counters now (the seed's SendStats): growth since the last send as counts, levels as gauges. False without `statsd`. */
+  sendStats(): boolean {
+    return this.core.runner.sendStats();
   }
 }

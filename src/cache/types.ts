@@ -11,6 +11,14 @@ export interface EntryCredentials extends Credentials {
   user: string;
   /** Name of `gid`, '' when it has none. */
   group: string;
+  /** Name of `euid`, '' when it has none. */
+  euser: string;
+  /** Name of `egid`, '' when it has none. */
+  egroup: string;
+  /** Name of `fsuid`, '' when it has none. */
+  fsuser: string;
+  /** Name of `fsgid`, '' when it has none. */
+  fsgroup: string;
 }
 
 /**
@@ -36,6 +44,14 @@ export interface ProcessEntry {
   readonly execTime: bigint;
   /** 0n while running. */
   readonly exitTime: bigint;
+  /**
+   * The three times as wall-clock ms since the Unix epoch (`new Date(ms)`):
+   * the boot-clock ns plus the host's boot time, read once. 0 where the
+   * boot-clock time is 0n.
+   */
+  readonly forkTimeWall: number;
+  readonly execTimeWall: number;
+  readonly exitTimeWall: number;
   readonly exitCode: number;
   readonly path: string;
   /** The path was cut (by the kernel's bounded walk, or by PATH_MAX here): not the whole path. */
@@ -52,6 +68,12 @@ export interface ProcessEntry {
   readonly containerId: string;
   readonly cgroup: string;
   readonly interpreter: string;
+  /**
+   * The path the image was started by when it is not `path`: a symlink to
+   * the executable (/usr/bin/python3 for /usr/bin/python3.11, a busybox
+   * applet); '' otherwise. isThroughSymlink(entry).
+   */
+  readonly symlinkPath: string;
   readonly isExec: boolean;
   readonly isExecExec: boolean;
   readonly isParentMissing: boolean;
@@ -84,3 +106,31 @@ export type LineageResult =
       pid: number;
       ppid: number;
     };
+
+/** A resolver's counters and levels (ProcessResolver.stats(), EbpflessResolver.stats()). */
+export interface ResolverStats {
+  cacheSize: number;
+  rows: number;
+  rowCapacity: number;
+  bytesPerRow: number;
+  strings: { count: number; bytes: number };
+  hits: { event: number; snapshot: number; procfs: number };
+  misses: number;
+  added: { event: number; snapshot: number; procfs: number };
+  flushed: number;
+  evicted: number;
+  pidReuse: number;
+  execBombs: number;
+  exitMisses: number;
+  updateMisses: number;
+  brokenLineage: number;
+  reparent: { success: number; failed: number };
+  inodeErrors: { forkInodeMismatch: number; execPrevInodeMismatch: number };
+  argsTruncated: number;
+  envsTruncated: number;
+  pathTruncated: number;
+  rejected: { pid0: number; kernelThread: number; tableFull: number };
+  stringsFull: number;
+  procfs: { attempts: number; success: number; failed: number; rateLimited: number };
+  snapshot: { processes: number; vanished: number; kernelThreads: number };
+}

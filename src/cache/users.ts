@@ -1,6 +1,9 @@
-// uid/gid -> name, read from the host's passwd and group files at read time
-// (entries store numbers only). Reloaded when a file's mtime changes, checked
-// at most once per second so a hot reader does not stat on every lookup.
+// uid/gid -> name at read time (entries store numbers only): from the host's
+// passwd and group files (UserNames), or as a tracer inside a container gave
+// them, per pid namespace (TracerNames, for EbpflessResolver). Readers cache
+// the names of a credential set once per set (entry.ts), never per event.
+// The files are reloaded when their mtime changes, checked at most once per
+// second so a hot reader does not stat on every lookup.
 
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -52,7 +55,14 @@ class NameFile {
   }
 }
 
-export class UserNames {
+/** Where the names of user and group ids come from; `version` changes whenever a name may have. */
+export interface NameSource {
+  user(uid: number, pidns: number): string;
+  group(gid: number, pidns: number): string;
+  readonly version: number;
+}
+
+export class UserNames implements NameSource {
   private readonly users: NameFile;
   private readonly groups: NameFile;
 
@@ -73,5 +83,40 @@ export class UserNames {
   /** Changes whenever a name file was reloaded. */
   get version(): number {
     return this.users.version + this.groups.version;
+  }
+}
+
+/**
+ * Names a tracer gave for ids of one pid namespace (the seed's UpdateUser
+ * and UpdateGroup): a process in a container has its own /etc/passwd, which
+ * the host's does not describe. An id with no name given has none ('').
+ */
+export class TracerNames implements NameSource {
+  private readonly users = new Map<number, Map<number, string>>();
+  private readonly groups = new Map<number, Map<number, string>>();
+  version = 0;
+
+  setUser(pidns: number, uid: number, name: string): void {
+    this.set(this.users, pidns, uid, name);
+  }
+
+  setGroup(pidns: number, gid: number, name: string): void {
+    this.set(this.groups, pidns, gid, name);
+  }
+
+  user(uid: number, pidns: number): string {
+    return this.users.get(pidns)?.get(uid) ?? '';
+  }
+
+  group(gid: number, pidns: number): string {
+    return this.groups.get(pidns)?.get(gid) ?? '';
+  }
+
+  private set(byNs: Map<number, Map<number, string>>, pidns: number, id: number, name: string): void {
+    let names = byNs.get(pidns);
+    if (names === undefined) byNs.set(pidns, (names = new Map()));
+    if (names.get(id) === name) return;
+    names.set(id, name);
+    this.version++;
   }
 }

@@ -45,6 +45,8 @@ export interface ProcfsProcess {
   containerId: string;
   /** PF_KTHREAD, or kthreadd (pid 2), or a child of kthreadd. */
   kernelThread: boolean;
+  /** The path it was started by, when that is a symlink to its executable (argv[0] resolved, read.ts); '' otherwise. */
+  symlinkPath?: string;
 }
 
 /**
@@ -69,6 +71,7 @@ export function procfsExecInput(p: ProcfsProcess, time = p.startTime, pid = p.pi
     pidnsInode: p.pidns,
     nsPid: p.pidns === 0 ? 0 : p.nspid, // a pid in an unknown namespace says nothing
     cgroupId: p.cgroupId,
+    symlinkPath: p.symlinkPath || undefined,
   };
 }
 

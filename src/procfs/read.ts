@@ -9,7 +9,8 @@
 
 import { existsSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { readdir, readFile, readlink, stat as statFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { uptime as osUptime } from 'node:os';
+import { join, posix } from 'node:path';
 import {
   containerIdFromCgroup,
   cgroupV2Path,
@@ -74,7 +75,7 @@ function isKernelThread(pid: number, stat: StatFields): boolean {
   return (stat.flags & PF_KTHREAD) !== 0 || pid === KTHREADD_PID || stat.ppid === KTHREADD_PID;
 }
 
-function assemble(pid: number, stat: StatFields, raw: RawFiles, envs: boolean): ProcfsProcess {
+function assemble(dir: string, pid: number, stat: StatFields, raw: RawFiles, envs: boolean): ProcfsProcess {
   const status = parseStatus(raw.status ?? '');
   const exe = raw.exe === undefined ? undefined : stripDeletedSuffix(raw.exe);
   const auid = raw.loginuid === undefined ? NaN : Number(raw.loginuid.trim());
@@ -99,7 +100,41 @@ function assemble(pid: number, stat: StatFields, raw: RawFiles, envs: boolean): 
     kernelThread: isKernelThread(pid, stat),
   };
   if (envs) proc.envp = raw.environ === undefined ? [] : splitNul(raw.environ);
+  proc.symlinkPath = invokedPath(dir, proc);
   return proc;
+}
+
+/**
+ * The path the process was started by when it is not its executable's (a
+ * symlink: /usr/bin/python3 -> python3.11, /bin/sh -> dash, busybox
+ * applets): argv[0] when it names a file (holds a '/'), resolved against
+ * the process's cwd when relative, and that file, seen from the process's
+ * root, is the executable (same inode). '' otherwise: argv[0] without a '/'
+ * was found in a PATH we do not know, and a program may set its argv[0] to
+ * anything ("sshd: user@pts/0").
+ */
+function invokedPath(dir: string, p: ProcfsProcess): string {
+  const arg0 = p.argv[0];
+  if (arg0 === undefined || p.inode === 0 || !arg0.includes(0x2f)) return '';
+  const a = Buffer.from(arg0).toString('utf8');
+  const exe = Buffer.from(p.path).toString('utf8');
+  let invoked: string;
+  let seen: string;
+  if (a.startsWith('/')) {
+    invoked = posix.normalize(a);
+    seen = `${dir}/root${invoked}`;
+  } else {
+    const cwd = linkTextSync(`${dir}/cwd`);
+    if (cwd === undefined) return '';
+    invoked = posix.join(cwd, a);
+    seen = `${dir}/cwd/${a}`;
+  }
+  if (invoked === exe) return '';
+  try {
+    return statSync(seen).ino === p.inode ? invoked : '';
+  } catch {
+    return ''; // not a file we can see (gone, a loop, a name too long): not how it was started
+  }
 }
 
 // Synchronous reads: one helper per kind, no closures on the per-file path.
@@ -223,7 +258,7 @@ export function readProcess(procRoot: string, pid: number, opts: ProcfsReadOptio
     cgroup,
     cgroupIno: cgroupInoSync(opts.cgroupRoot ?? cgroupRootOf(procRoot), cgroup),
   };
-  return assemble(pid, stat, raw, envs);
+  return assemble(dir, pid, stat, raw, envs);
 }
 
 const KERNEL_THREAD = Symbol('kernel thread');
@@ -262,7 +297,7 @@ async function readProcessAsync(
     cgroup,
     cgroupIno: await cgroupInoAsync(cgroupRoot, cgroup, cgroupInos),
   };
-  return assemble(pid, stat, raw, envs);
+  return assemble(dir, pid, stat, raw, envs);
 }
 
 function inodeAsync(path: string): Promise<number | undefined> {
@@ -301,4 +336,22 @@ export async function scanProcfs(procRoot: string, opts: ProcfsReadOptions = {})
   for (let i = 0; i < Math.min(SCAN_CONCURRENCY, pids.length); i++) workers.push(worker());
   await Promise.all(workers);
   return { processes: orderParentsFirst(found), vanished, kernelThreads };
+}
+
+/**
+ * When the host booted, in ms since the Unix epoch: now minus the time
+ * since boot (`<procRoot>/uptime`, the boot clock, suspend included: the
+ * clock of the kernel's event times, bpf_ktime_get_boot_ns). Read once by
+ * whoever converts boot-clock times to wall-clock times (the seed's
+ * ApplyBootTime). Without a readable uptime file: the system's own uptime.
+ */
+export function readBootTimeMs(procRoot = '/proc'): number {
+  let uptimeS = Number.NaN;
+  try {
+    uptimeS = Number.parseFloat(readFileSync(join(procRoot, 'uptime'), 'latin1'));
+  } catch {
+    // a procRoot with no uptime file (a copied tree): fall through
+  }
+  if (!Number.isFinite(uptimeS) || uptimeS < 0) uptimeS = osUptime();
+  return Date.now() - uptimeS * 1000;
 }

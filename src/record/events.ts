@@ -204,6 +204,8 @@ export interface ExecInput extends ProcessImage {
   inode: number;
   /** The kernel's view of the image the process ran before this exec; 0 or absent when unknown. */
   prevInode?: number;
+  /** The path as invoked, when it differs from `path` (a symlink to the executable); docs/cache.md. */
+  symlinkPath?: ByteString;
 }
 
 export interface ExitInput {

@@ -228,12 +228,12 @@ describe('fork', () => {
     expect(r.stats().inodeErrors.forkInodeMismatch).toBe(1);
   });
 
-  it('a fork whose inode differs but gives no path keeps the copied path with the new inode', () => {
+  it('a fork whose inode differs but gives no path has no path (the parent\'s is another image\'s) and the new inode', () => {
     const { r } = withParent();
     const child = r.addForkEntry({ pid: 101, ppid: 100, time: 30n, inode: 9999 })!;
     expect(child.isParentMissing).toBe(true);
     expect(child.inode).toBe(9999);
-    expect(child.path).toBe('/usr/bin/python3');
+    expect(child.path).toBe('');
   });
 
   it('a fork whose inode matches, or is 0, is not an inode mismatch', () => {

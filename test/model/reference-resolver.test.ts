@@ -59,14 +59,14 @@ describe('reference model', () => {
     expect(r.stats.exitMisses).toBe(1);
   });
 
-  it('fork with an inode mismatch keeps the link and takes the event inode and path', () => {
+  it('fork with an inode mismatch keeps the link, takes the event inode and path, and none of the parent\'s image', () => {
     const r = new ReferenceResolver();
     const p = r.addForkEntry({ pid: 5, ppid: 1, time: 1n, inode: 7, path: '/bin/sh' })!;
     const c = r.addForkEntry({ pid: 6, ppid: 5, time: 2n, inode: 8, path: '/bin/bash', comm: 'bash' })!;
     expect(c).toMatchObject({ inode: 8, path: '/bin/bash', basename: 'bash', comm: 'bash', isParentMissing: true });
     expect(c.ancestor).toBe(p);
     const d = r.addForkEntry({ pid: 7, ppid: 5, time: 3n, inode: 8 })!;
-    expect(d).toMatchObject({ inode: 8, path: '/bin/sh', isParentMissing: true });
+    expect(d).toMatchObject({ inode: 8, path: '', comm: '', argv: [], isParentMissing: true });
     expect(r.stats.forkInodeMismatch).toBe(2);
   });
 

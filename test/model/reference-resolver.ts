@@ -297,12 +297,20 @@ export class ReferenceResolver {
       if (eventInode !== 0 && eventInode !== parent.inode) {
         // The event's image wins: an exec of the parent we never saw (both
         // inodes known), or a parent whose image was never known (inode 0,
-        // nothing missed). AMBIGUITY: argv, envp, comm and interpreter are
-        // still the parent's (the contract changes only the inode and, when
-        // given, the path).
+        // nothing missed). A parent running another image gives none of it:
+        // path, comm, argv, envp and interpreter are the event's or unknown.
         if (parent.inode !== 0) {
           node.isParentMissing = true;
           this.stats.forkInodeMismatch++;
+          node.path = '';
+          node.pathTruncated = false;
+          node.basename = '';
+          node.comm = eventComm ?? '';
+          node.argv = [];
+          node.argsTruncated = false;
+          node.envp = [];
+          node.envsTruncated = false;
+          node.interpreter = '';
         }
         node.inode = eventInode;
         if (eventPath !== undefined) {
@@ -394,12 +402,14 @@ export class ReferenceResolver {
     ) {
       prev.execTime = ev.time;
       this.stats.execBombs++;
+      if (ev.ppid !== undefined && ev.ppid > 0 && ev.ppid !== prev.ppid) this.followKernelParent(prev, ev.ppid);
       return prev;
     }
 
     const node: Node = {
       pid: ev.pid,
-      ppid: ev.ppid ?? prev?.ppid ?? 0,
+      // a previous entry's ppid is kept here; a new one from the kernel is followed below
+      ppid: prev !== undefined ? prev.ppid : (ev.ppid ?? 0),
       forkTime: prev?.forkTime ?? ev.time,
       execTime: ev.time,
       exitTime: 0n,
@@ -423,7 +433,8 @@ export class ReferenceResolver {
       isExecExec: prev?.isExec ?? false,
       // AMBIGUITY: with a known previous entry and no prevInode mismatch the
       // new image has isParentMissing false (not inherited from the previous).
-      isParentMissing: prev === undefined,
+      // ppid 0 given: a child of the kernel, as for a fork (docs/cache.md)
+      isParentMissing: prev === undefined && ev.ppid !== 0,
       source: 'event',
       pidns: 0,
       // not given: the same process in the same place, running another image (mount unknown)
@@ -438,7 +449,28 @@ export class ReferenceResolver {
       }
     }
     this.live.set(ev.pid, node);
+    if (prev !== undefined && ev.ppid !== undefined && ev.ppid > 0 && ev.ppid !== node.ppid) this.followKernelParent(node, ev.ppid);
     return node;
+  }
+
+  /**
+   * docs/cache.md, Exec: an exec's ppid other than the cached one. The exec
+   * chain of `node` takes ppid; its fork end links to the current entry of
+   * ppid when that one forked no later than it and the link makes no cycle,
+   * else to nothing, parent-missing.
+   */
+  private followKernelParent(node: Node, ppid: number): void {
+    let forkEnd = node;
+    while (forkEnd.ancestor !== undefined && forkEnd.ancestor.pid === node.pid && forkEnd.ancestor.forkTime === node.forkTime) {
+      forkEnd = forkEnd.ancestor;
+    }
+    const parent = this.live.get(ppid);
+    let cycle = false;
+    for (let up = parent; up !== undefined; up = up.ancestor) if (up === forkEnd) cycle = true;
+    const linked = parent !== undefined && parent.forkTime <= forkEnd.forkTime && !cycle;
+    for (let n: Node | undefined = node; n !== undefined; n = n === forkEnd ? undefined : n.ancestor) n.ppid = ppid;
+    forkEnd.ancestor = linked ? parent : undefined;
+    forkEnd.isParentMissing = !linked;
   }
 
   applyExitEntry(ev: ExitInput): boolean {
