@@ -35,67 +35,83 @@ export function reachable(roots: readonly ProcessEntry[]): ProcessEntry[] {
 }
 
 export function entriesToJSON(roots: readonly ProcessEntry[], live: ReadonlySet<ProcessEntry>, v: EntryViews): string {
+  return `{"entries":[${[...jsonEntries(roots, live, v)].join(',')}]}`;
+}
+
+/**
+ * The entries of entriesToJSON, each as its JSON text, in order: for a
+ * writer that streams a dump an entry at a time (the query socket).
+ */
+export function* jsonEntries(roots: readonly ProcessEntry[], live: ReadonlySet<ProcessEntry>, v: EntryViews): Generator<string> {
   const all = reachable(roots);
-  const ids = new Map(all.map((e, i) => [e, i]));
-  const entries = all.map((e) => ({
-    id: ids.get(e)!,
-    key: entryKey(e),
-    pid: e.pid,
-    ppid: e.ppid,
-    pidns: e.pidns,
-    forkTime: e.forkTime.toString(),
-    execTime: e.execTime.toString(),
-    exitTime: e.exitTime.toString(),
-    forkTimeWall: isoOrNull(e.forkTimeWall),
-    execTimeWall: isoOrNull(e.execTimeWall),
-    exitTimeWall: isoOrNull(e.exitTimeWall),
-    exitCode: e.exitCode,
-    live: live.has(e),
-    path: e.path,
-    pathTruncated: e.pathTruncated,
-    inode: e.inode,
-    comm: e.comm,
-    argv: v.argv(e),
-    argsTruncated: e.argsTruncated,
-    envs: v.envs(e),
-    envsTruncated: e.envsTruncated,
-    credentials: {
-      ...e.credentials,
-      capEffective: `0x${e.credentials.capEffective.toString(16)}`,
-      capPermitted: `0x${e.credentials.capPermitted.toString(16)}`,
-    },
-    tty: e.tty,
-    containerId: e.containerId,
-    cgroup: e.cgroup,
-    interpreter: e.interpreter,
-    namespaces: { ...e.namespaces, cgroupId: e.namespaces.cgroupId.toString() },
-    isExec: e.isExec,
-    isExecExec: e.isExecExec,
-    isParentMissing: e.isParentMissing,
-    source: e.source,
-    ancestor: e.ancestor ? (ids.get(e.ancestor) ?? null) : null,
-  }));
-  return JSON.stringify({ entries });
+  const ids = new Map<ProcessEntry, number>();
+  for (let i = 0; i < all.length; i++) ids.set(all[i]!, i);
+  for (let i = 0; i < all.length; i++) {
+    const e = all[i]!;
+    yield JSON.stringify({
+      id: i,
+      key: entryKey(e),
+      pid: e.pid,
+      ppid: e.ppid,
+      pidns: e.pidns,
+      forkTime: e.forkTime.toString(),
+      execTime: e.execTime.toString(),
+      exitTime: e.exitTime.toString(),
+      forkTimeWall: isoOrNull(e.forkTimeWall),
+      execTimeWall: isoOrNull(e.execTimeWall),
+      exitTimeWall: isoOrNull(e.exitTimeWall),
+      exitCode: e.exitCode,
+      live: live.has(e),
+      path: e.path,
+      pathTruncated: e.pathTruncated,
+      inode: e.inode,
+      comm: e.comm,
+      argv: v.argv(e),
+      argsTruncated: e.argsTruncated,
+      envs: v.envs(e),
+      envsTruncated: e.envsTruncated,
+      credentials: {
+        ...e.credentials,
+        capEffective: `0x${e.credentials.capEffective.toString(16)}`,
+        capPermitted: `0x${e.credentials.capPermitted.toString(16)}`,
+      },
+      tty: e.tty,
+      containerId: e.containerId,
+      cgroup: e.cgroup,
+      interpreter: e.interpreter,
+      namespaces: { ...e.namespaces, cgroupId: e.namespaces.cgroupId.toString() },
+      isExec: e.isExec,
+      isExecExec: e.isExecExec,
+      isParentMissing: e.isParentMissing,
+      source: e.source,
+      ancestor: e.ancestor ? (ids.get(e.ancestor) ?? null) : null,
+    });
+  }
 }
 
 export function entriesToDot(roots: readonly ProcessEntry[], live: ReadonlySet<ProcessEntry>, v: EntryViews, withArgs: boolean): string {
-  const lines = ['digraph forkline {', '  rankdir=LR;', '  node [shape=box, fontname="monospace"];'];
+  return [...dotLines(roots, live, v, withArgs)].join('');
+}
+
+/** The text of entriesToDot a line at a time (each with its newline). */
+export function* dotLines(roots: readonly ProcessEntry[], live: ReadonlySet<ProcessEntry>, v: EntryViews, withArgs: boolean): Generator<string> {
+  yield 'digraph forkline {\n  rankdir=LR;\n  node [shape=box, fontname="monospace"];\n';
   const all = reachable(roots);
-  const ids = new Map(all.map((e, i) => [e, `n${i}`]));
+  const ids = new Map<ProcessEntry, string>();
+  for (let i = 0; i < all.length; i++) ids.set(all[i]!, `n${i}`);
   for (const e of all) {
     let label = `${e.pid} ${e.path || e.comm}`;
     if (withArgs) label += `\n${v.argv(e).join(' ')}`;
     const exited = e.exitTime !== 0n || !live.has(e);
     const style = exited ? ', style=dashed, color=gray50, fontcolor=gray40' : '';
-    lines.push(`  ${ids.get(e)} [label=${dotString(label + (exited ? '\n(exited)' : ''))}${style}];`);
+    yield `  ${ids.get(e)} [label=${dotString(label + (exited ? '\n(exited)' : ''))}${style}];\n`;
   }
   for (const e of all) {
     if (!e.ancestor) continue;
     const kind = e.isExec && e.ancestor.pid === e.pid ? 'exec' : 'fork';
-    lines.push(`  ${ids.get(e.ancestor)} -> ${ids.get(e)} [label="${kind}"];`);
+    yield `  ${ids.get(e.ancestor)} -> ${ids.get(e)} [label="${kind}"];\n`;
   }
-  lines.push('}');
-  return lines.join('\n') + '\n';
+  yield '}\n';
 }
 
 function dotString(s: string): string {

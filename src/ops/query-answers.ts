@@ -7,7 +7,7 @@
 // the answer (an error line).
 
 import { entryEnvp } from '../cache/entry.js';
-import { entryKey, reachable } from '../cache/export.js';
+import { dotLines, jsonEntries, type EntryViews } from '../cache/export.js';
 import { ArgvScrubber, envNames } from '../cache/scrub.js';
 import type { ProcessEntry } from '../cache/types.js';
 import type { ProcessView } from '../cache/view.js';
@@ -138,55 +138,16 @@ function treeLine(ctx: AnswerContext, pid: number | undefined): Iterable<string>
 }
 
 /**
- * `{"ok":true,"format":"json","raw":…,"dump":{"entries":[…]}}`: the shape
- * of ProcessView.toJSON (src/cache/export.ts, entriesToJSON), written an
- * entry at a time (test/ops/query-server.test.ts checks they agree).
+ * `{"ok":true,"format":"json","raw":…,"dump":{"entries":[…]}}`: what
+ * ProcessView.toJSON gives (src/cache/export.ts), written an entry at a time.
  */
 function* jsonDumpLine(ctx: AnswerContext, raw: boolean): Iterable<string> {
   const live = ctx.view.liveEntries();
-  const liveSet = new Set(live);
-  const all = reachable(live);
-  const ids = new Map<ProcessEntry, number>();
-  for (let i = 0; i < all.length; i++) ids.set(all[i]!, i);
   yield `{"ok":true,"format":"json","raw":${raw},"dump":{"entries":[`;
-  for (let i = 0; i < all.length; i++) {
-    const e = all[i]!;
-    const entry = {
-      id: i,
-      key: entryKey(e),
-      pid: e.pid,
-      ppid: e.ppid,
-      pidns: e.pidns,
-      forkTime: e.forkTime.toString(),
-      execTime: e.execTime.toString(),
-      exitTime: e.exitTime.toString(),
-      exitCode: e.exitCode,
-      live: liveSet.has(e),
-      path: e.path,
-      pathTruncated: e.pathTruncated,
-      inode: e.inode,
-      comm: e.comm,
-      argv: raw ? e.argv : ctx.scrubber.scrub(e.argv),
-      argsTruncated: e.argsTruncated,
-      envs: raw ? entryEnvp(e) : envNames(entryEnvp(e), ctx.envsWithValue),
-      envsTruncated: e.envsTruncated,
-      credentials: {
-        ...e.credentials,
-        capEffective: `0x${e.credentials.capEffective.toString(16)}`,
-        capPermitted: `0x${e.credentials.capPermitted.toString(16)}`,
-      },
-      tty: e.tty,
-      containerId: e.containerId,
-      cgroup: e.cgroup,
-      interpreter: e.interpreter,
-      namespaces: { ...e.namespaces, cgroupId: e.namespaces.cgroupId.toString() },
-      isExec: e.isExec,
-      isExecExec: e.isExecExec,
-      isParentMissing: e.isParentMissing,
-      source: e.source,
-      ancestor: e.ancestor ? (ids.get(e.ancestor) ?? null) : null,
-    };
-    yield (i > 0 ? ',' : '') + JSON.stringify(entry);
+  let first = true;
+  for (const text of jsonEntries(live, new Set(live), viewsOf(ctx, raw))) {
+    yield first ? text : `,${text}`;
+    first = false;
   }
   yield ']}}\n';
 }
@@ -195,35 +156,18 @@ function* jsonDumpLine(ctx: AnswerContext, raw: boolean): Iterable<string> {
  * `{"ok":true,"format":"dot","raw":false,"dump":"digraph …"}`: the text of
  * ProcessView.toDot(true) (entriesToDot), as one JSON string written a
  * line at a time (a JSON string's escapes never span two characters of
- * its text, so the pieces' escapes concatenate; test/ops/query-server.test.ts
- * checks the text is toDot's).
+ * its text, so the pieces' escapes concatenate).
  */
 function* dotDumpLine(ctx: AnswerContext): Iterable<string> {
   const live = ctx.view.liveEntries();
-  const liveSet = new Set(live);
-  const all = reachable(live);
-  const ids = new Map<ProcessEntry, number>();
-  for (let i = 0; i < all.length; i++) ids.set(all[i]!, i);
-  const piece = (text: string) => JSON.stringify(text).slice(1, -1);
   yield `{"ok":true,"format":"dot","raw":false,"dump":"`;
-  yield piece('digraph forkline {\n  rankdir=LR;\n  node [shape=box, fontname="monospace"];\n');
-  for (let i = 0; i < all.length; i++) {
-    const e = all[i]!;
-    const exited = e.exitTime !== 0n || !liveSet.has(e);
-    const label = `${e.pid} ${e.path || e.comm}\n${ctx.scrubber.scrub(e.argv).join(' ')}` + (exited ? '\n(exited)' : '');
-    const style = exited ? ', style=dashed, color=gray50, fontcolor=gray40' : '';
-    yield piece(`  n${i} [label=${dotString(label)}${style}];\n`);
-  }
-  for (let i = 0; i < all.length; i++) {
-    const e = all[i]!;
-    if (!e.ancestor) continue;
-    const kind = e.isExec && e.ancestor.pid === e.pid ? 'exec' : 'fork';
-    yield piece(`  n${ids.get(e.ancestor)} -> n${i} [label="${kind}"];\n`);
-  }
-  yield piece('}\n');
+  for (const line of dotLines(live, new Set(live), viewsOf(ctx, false), true)) yield JSON.stringify(line).slice(1, -1);
   yield '"}\n';
 }
 
-function dotString(s: string): string {
-  return `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`;
+/** How a dump shows argv and envs: scrubbed and names only, or raw. */
+function viewsOf(ctx: AnswerContext, raw: boolean): EntryViews {
+  return raw
+    ? { argv: (e) => e.argv, envs: (e) => entryEnvp(e) }
+    : { argv: (e) => ctx.scrubber.scrub(e.argv), envs: (e) => envNames(entryEnvp(e), ctx.envsWithValue) };
 }
