@@ -138,11 +138,16 @@ export class CacheCore {
       if (!OPTION_KEYS.has(key)) throw new TypeError(`unknown option "${key}"`);
     }
     const capacity = options.capacity ?? 65536;
+    const boot = options.bootTimeMs ?? readBootTimeMs(typeof options.procRoot === 'string' ? options.procRoot : '/proc');
+    if (typeof boot !== 'number' || !Number.isFinite(boot) || boot < 0) {
+      throw new TypeError(`option bootTimeMs must be a non-negative number of ms since the epoch, got ${String(boot)}`);
+    }
     this.table = ProcessTable.create({
       capacity,
       keyedByNamespace,
       stringCapacity: options.stringCapacity,
       stringBytes: options.stringBytes,
+      bootTimeMs: boot,
     });
     this.procRoot = options.procRoot ?? '/proc';
     if (typeof this.procRoot !== 'string') throw new TypeError('option procRoot must be a string');
@@ -163,10 +168,6 @@ export class CacheCore {
       throw new RangeError(`option procfsMaxDepth must be an integer in 0..4096, got ${String(depth)}`);
     }
     this.procfsMaxDepth = depth;
-    const boot = options.bootTimeMs ?? readBootTimeMs(this.procRoot);
-    if (typeof boot !== 'number' || !Number.isFinite(boot) || boot < 0) {
-      throw new TypeError(`option bootTimeMs must be a non-negative number of ms since the epoch, got ${String(boot)}`);
-    }
     this.entries = new EntryDecoder(this.table, users, this.withEnvs, keyedByNamespace, boot);
     this.runner = new ResolverRunner(
       { newestTime: () => this.table.newestTime[0]!, dequeueExited: (now) => this.dequeueExited(now), stats: () => this.stats() },

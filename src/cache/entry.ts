@@ -13,7 +13,6 @@ import { splitCtx } from './context.js';
 import { DecodeCache } from './decode-cache.js';
 import { readNamespaces } from './namespaces.js';
 import { isTime } from './time-words.js';
-import { readBootTimeMs } from '../procfs/read.js';
 import {
   F_ARGS_TRUNCATED,
   F_ENVS_TRUNCATED,
@@ -98,7 +97,7 @@ export class EntryDecoder {
     namesPerNamespace = false,
     bootTimeMs?: number,
   ) {
-    this.bootTimeMs = bootTimeMs ?? hostBootTimeMs();
+    this.bootTimeMs = bootTimeMs ?? table.handles.bootTimeMs;
     const s = table.strings;
     this.text = new DecodeCache(s, (id) => s.decode(id));
     this.basenames = new DecodeCache(s, (id) => {
@@ -403,9 +402,3 @@ function wallMs(lo: number, hi: number, bootTimeMs: number): number {
   return (lo | hi) === 0 ? 0 : bootTimeMs + (hi * 4294967296 + (lo >>> 0)) / 1e6;
 }
 
-let hostBoot: number | undefined;
-
-/** The host's boot time, read once per process (readers made without one: ProcessView). */
-function hostBootTimeMs(): number {
-  return (hostBoot ??= readBootTimeMs());
-}

@@ -9,6 +9,7 @@
 // it. At 0 the row, its strings and its credentials are released, and the
 // release walks up the ancestor chain iteratively (chains can be deep).
 
+import { readBootTimeMs } from '../procfs/read.js';
 import { C } from './counters.js';
 import { CredentialTable } from './creds.js';
 import { hashPidKey } from './hash.js';
@@ -122,6 +123,8 @@ export interface ProcessTableOptions {
   stringBytes?: number;
   /** Distinct credential sets; default capacity / 4 (at least 1024). */
   credentialCapacity?: number;
+  /** The host's boot time in ms since the epoch (default: read once per thread from /proc/uptime). */
+  bootTimeMs?: number;
 }
 
 export interface ProcessTableHandles {
@@ -130,12 +133,25 @@ export interface ProcessTableHandles {
   readonly rows: SharedArrayBuffer;
   readonly strings: StringTableHandles;
   readonly credentials: StringTableHandles;
+  /**
+   * The host's boot time (ms since the epoch) that every reader of this
+   * table turns boot-clock times into wall-clock times with, read once when
+   * the table was made: readers in other threads give the same wall times.
+   */
+  readonly bootTimeMs: number;
 }
 
 /** Bytes of one row in the row columns plus its share of the pid index. */
 export function bytesPerRow(capacity: number, keyedByNamespace = false): number {
   const cols = ROW_COLUMNS(capacity, keyedByNamespace).reduce((n, c) => n + (c.length > 0 ? bytesPer(c.type) : 0), 0);
   return cols + (OpenIndex.slotCountFor(capacity) * 4) / capacity;
+}
+
+let hostBoot: number | undefined;
+
+/** The host's boot time, read once per thread (tables made without one). */
+function hostBootTimeMs(): number {
+  return (hostBoot ??= readBootTimeMs());
 }
 
 export const MAX_CAPACITY = 1 << 24;
@@ -235,6 +251,7 @@ export class ProcessTable implements HashedIds {
       rows: new SharedArrayBuffer(layoutBytes(TABLE_COLUMNS(capacity, keyed))),
       strings: strings.handles,
       credentials: creds.handles,
+      bootTimeMs: options.bootTimeMs ?? hostBootTimeMs(),
     };
     const t = new ProcessTable(handles);
     t.meta[M_FREE_HEAD] = -1;
