@@ -543,7 +543,8 @@ export class ProcessView {
       for (const row of rows) {
         for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
           if (!c.load(shard, row) || (c.flags & F_CURRENT) === 0) break; // gone since the scan
-          const e = this.materialize(c);
+          const kept = this.decoders[shard]!.keptEntry(row, c.seq);
+          const e = kept !== undefined && this.chainCurrent(kept, shard, row) ? kept : this.materialize(c);
           if (e) {
             out.push(e);
             break;
@@ -583,6 +584,7 @@ export class ProcessView {
   private materialize(c: Cursor): ProcessEntry | undefined {
     let chain = this.chain;
     let n = 0;
+    let base: ProcessEntry | undefined;
     for (;;) {
       if (4 * n === chain.length) chain = this.growChain();
       const remote = (c.flags & F_REMOTE_PARENT) !== 0;
@@ -594,6 +596,14 @@ export class ProcessView {
       chain[4 * n + 2] = c.seq;
       n++;
       if (n > this.capacityBound) return undefined; // a cycle would be a bug: never loop forever
+      if (n > 1) {
+        // an ancestor whose kept entry and chain are current: the rest of the chain is that entry's
+        const kept = this.decoders[c.shard]!.keptEntry(c.row, c.seq);
+        if (kept !== undefined && this.chainCurrent(kept, c.shard, c.row)) {
+          base = kept;
+          break;
+        }
+      }
       if (!c.up()) {
         if (c.stale) return undefined;
         // the top: a parent in another shard that is missing, or not there yet
@@ -609,9 +619,10 @@ export class ProcessView {
       const forked = !reparented && childInode !== 0 && c.inode !== 0 && childInode !== c.inode;
       chain[4 * n - 1] = remote ? ENTRY_MARK_DERIVED | (stored || forked ? ENTRY_MARK_MISSING : 0) : 0;
     }
-    this.incomplete = chain[4 * n - 1] === ENTRY_MARK_INCOMPLETE;
-    let entry: ProcessEntry | undefined;
-    for (let i = n - 1; i >= 0; i--) {
+    // a chain that ends in a current kept one ends at a top of its own (chainCurrent): complete
+    this.incomplete = base === undefined && chain[4 * n - 1] === ENTRY_MARK_INCOMPLETE;
+    let entry = base;
+    for (let i = base === undefined ? n - 1 : n - 2; i >= 0; i--) {
       const shard = chain[4 * i]!;
       const row = chain[4 * i + 1]!;
       const seq = chain[4 * i + 2]!;
