@@ -283,29 +283,21 @@ export class Cursor {
       const w = this.timeWords;
       w[0] = t.forkTimeW[2 * row]!;
       w[1] = t.forkTimeW[2 * row + 1]!;
-      if (this.walkOnly) {
-        if (Atomics.load(seqs, row) === s1) {
-          this.shard = shard;
-          this.row = row;
-          this.seq = s1;
-          return true;
-        }
-        this.retries++;
-        continue;
+      if (!this.walkOnly) {
+        this.exitCode = t.exitCode[row]!;
+        this.pathId = t.pathId[row]!;
+        this.commId = t.commId[row]!;
+        this.argvId = t.argvId[row]!;
+        this.envpId = t.envpId[row]!;
+        this.credsId = t.credsId[row]!;
+        this.ctxId = t.ctxId[row]!;
+        this.interpId = t.interpId[row]!;
+        this.nsId = t.nsId[row]!;
+        w[2] = t.execTimeW[2 * row]!;
+        w[3] = t.execTimeW[2 * row + 1]!;
+        w[4] = t.exitTimeW[2 * row]!;
+        w[5] = t.exitTimeW[2 * row + 1]!;
       }
-      this.exitCode = t.exitCode[row]!;
-      this.pathId = t.pathId[row]!;
-      this.commId = t.commId[row]!;
-      this.argvId = t.argvId[row]!;
-      this.envpId = t.envpId[row]!;
-      this.credsId = t.credsId[row]!;
-      this.ctxId = t.ctxId[row]!;
-      this.interpId = t.interpId[row]!;
-      this.nsId = t.nsId[row]!;
-      w[2] = t.execTimeW[2 * row]!;
-      w[3] = t.execTimeW[2 * row + 1]!;
-      w[4] = t.exitTimeW[2 * row]!;
-      w[5] = t.exitTimeW[2 * row + 1]!;
       if (Atomics.load(seqs, row) === s1) {
         this.shard = shard;
         this.row = row;
