@@ -20,7 +20,7 @@ import {
 } from './apply.js';
 import { CTX_CGROUP, CTX_CONTAINER, newExecArgs, newForkArgs } from './args.js';
 import { C, type WriterCounter } from './counters.js';
-import { EntryDecoder, entryEnvp } from './entry.js';
+import { EntryDecoder, entryEnvp, WRITER_ROW_SLOTS } from './entry.js';
 import { entriesToDot, entriesToJSON, type EntryViews } from './export.js';
 import { checkCredentials, checkPid, checkTime, InputEncoder } from './input.js';
 import { checkLineage } from './lineage.js';
@@ -168,7 +168,7 @@ export class CacheCore {
       throw new RangeError(`option procfsMaxDepth must be an integer in 0..4096, got ${String(depth)}`);
     }
     this.procfsMaxDepth = depth;
-    this.entries = new EntryDecoder(this.table, users, this.withEnvs, keyedByNamespace, boot);
+    this.entries = new EntryDecoder(this.table, users, this.withEnvs, keyedByNamespace, boot, WRITER_ROW_SLOTS);
     this.runner = new ResolverRunner(
       { newestTime: () => this.table.newestTime[0]!, dequeueExited: (now) => this.dequeueExited(now), stats: () => this.stats() },
       options,

@@ -42,8 +42,15 @@ export const ENTRY_MARK_MISSING = 2;
 /** The parent's shard had not applied the link yet when the row was read: the chain stops here for now. */
 export const ENTRY_MARK_INCOMPLETE = 4;
 
-/** Slots of the per-row cache of ancestor entries (direct-mapped by row). */
+/** Slots of the per-row cache of ancestor entries (direct-mapped by row), by default (readers: ProcessView). */
 const ROW_SLOTS = 1 << 16;
+/**
+ * The same for the thread that writes the table (ProcessResolver): the
+ * entries it keeps are those of ancestors, and an exec's ancestor is its
+ * own fork image, which nothing else needs: 2^16 of them kept ~400 B of
+ * frozen entry per cached process alive (RSS) for no reuse.
+ */
+export const WRITER_ROW_SLOTS = 1 << 12;
 /** Slots of the per-pid cache of resolved entries (direct-mapped by pid). */
 const PID_SLOTS = 1 << 12;
 
@@ -96,6 +103,7 @@ export class EntryDecoder {
     private readonly withEnvs: boolean,
     namesPerNamespace = false,
     bootTimeMs?: number,
+    rowSlots = ROW_SLOTS,
   ) {
     this.bootTimeMs = bootTimeMs ?? table.handles.bootTimeMs;
     const s = table.strings;
@@ -114,7 +122,7 @@ export class EntryDecoder {
     });
     this.creds = new DecodeCache(table.creds.strings, (id) => this.namedCreds(id, 0));
     this.nsCreds = namesPerNamespace ? new Map() : undefined;
-    const slots = Math.min(ROW_SLOTS, 1 << Math.ceil(Math.log2(table.capacity)));
+    const slots = Math.min(rowSlots, 1 << Math.ceil(Math.log2(table.capacity)));
     this.rowMask = slots - 1;
     this.cachedRow = new Int32Array(slots).fill(-1);
     this.cachedSeq = new Int32Array(slots);
