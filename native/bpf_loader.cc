@@ -203,6 +203,7 @@ std::unique_ptr<BpfProgramSet> BpfProgramSet::load(const BpfOptions& opts, BpfEr
   if (!set_max_entries(raw, "cpu_rings", cpus, err) || !set_max_entries(raw, "scratch", cpus, err) ||
       !set_rodata_u32(raw, "argv_max", opts.argv_max_bytes, err) ||
       !set_rodata_u32(raw, "capture_envs", opts.capture_envs ? 1 : 0, err) ||
+      !set_rodata_u32(raw, "wakeup_bytes", opts.batch_wakeups ? ring / 4 : 0, err) ||
       // 0: the map stays (the programs reference it) at 1 entry and is never written
       !set_max_entries(raw, "script_image", opts.script_images ? opts.script_images : 1, err) ||
       !set_rodata_u32(raw, "script_images_on", opts.script_images ? 1 : 0, err))
@@ -238,6 +239,8 @@ std::unique_ptr<BpfProgramSet> BpfProgramSet::load(const BpfOptions& opts, BpfEr
   }
   bpf_map* failures = bpf_object__find_map_by_name(raw, "reserve_failures");
   set->failures_fd_ = failures ? bpf_map__fd(failures) : -1;
+  bpf_map* ticking = bpf_object__find_map_by_name(raw, "reader_ticking");
+  set->ticking_fd_ = ticking ? bpf_map__fd(ticking) : -1;
 
   bpf_program* prog;
   bpf_object__for_each_program(prog, raw) {
@@ -272,6 +275,12 @@ uint64_t BpfProgramSet::reserve_failures(int cpu) const {
   uint32_t key = 0;
   if (bpf_map_lookup_elem(failures_fd_, &key, values.data()) != 0) return 0;
   return values[cpu];
+}
+
+void BpfProgramSet::set_reader_ticking(bool ticking) {
+  if (ticking_fd_ < 0) return;
+  uint32_t key = 0, value = ticking ? 1 : 0;
+  bpf_map_update_elem(ticking_fd_, &key, &value, BPF_ANY);
 }
 
 }  // namespace forkline

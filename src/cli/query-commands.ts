@@ -5,6 +5,7 @@ import { writeFile } from 'node:fs/promises';
 import { loadConfig } from '../ops/config.js';
 import { AgentDownError, query, QueryFailedError } from '../ops/query-client.js';
 import type { AgentStats, QueryResponse, TreeNode, WireEntry } from '../ops/query-protocol.js';
+import type { VisibilityLag } from '../pipeline/pipeline.js';
 
 export interface QueryCommandOptions {
   socket?: string;
@@ -153,6 +154,9 @@ export async function status(o: QueryCommandOptions): Promise<number> {
       `drops      ${d.total} (lost ${d.lostEvents}, capture-full ${d.captureRingFull}, shard-full ${d.shardRingFull}, decode ${d.decodeErrors}, table-full ${d.tableFull}, link-messages ${d.linkMessages}); ${d.lastMinute} in the last minute`,
       `cache      ${s.cacheSize} processes, ${s.rows} rows, ${s.shards} shards, lag ${s.shardLag.join('/')}`,
     ];
+    // live sources: kernel timestamp to resolvable (src/cli/run.ts adds it to the stats)
+    const v = (s as { visibilityLag?: VisibilityLag }).visibilityLag;
+    if (v) lines.push(`visible    p50 ${v.p50Ms} ms, p99 ${v.p99Ms} ms, max ${v.maxMs} ms after the kernel's timestamp (${v.samples} records, last 10-20 s)`);
     process.stdout.write(lines.join('\n') + '\n');
   }
   if (s.dropping) {

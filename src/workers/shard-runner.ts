@@ -13,6 +13,7 @@ import { encodeLink, encodeUnlink } from '../record/encode.js';
 import { shardOf } from '../cache/shards.js';
 import { ShardRing } from '../ring/shard-ring.js';
 import { timeOf } from '../cache/time-words.js';
+import { LagHistograms, LagRecorder } from './visibility-lag.js';
 
 export interface ShardWorkerData {
   shard: number;
@@ -27,6 +28,8 @@ export interface ShardWorkerData {
   withEnvs: boolean;
   /** After a crash: the ring position past what the dead worker applied (-1: start at the tail). */
   resumeCursor: number;
+  /** Live sources: where to count the visibility lag of each record (visibility-lag.ts). */
+  lag?: { histograms: SharedArrayBuffer; bootMinusMonoMs: number };
 }
 
 
@@ -44,7 +47,8 @@ export class ShardRunner {
   private readonly control: PipelineControl;
   private readonly shard: number;
   private readonly shards: number;
-
+  private readonly ringView: DataView;
+  private readonly lag: LagRecorder | undefined;
 
   constructor(d: ShardWorkerData) {
     this.shard = d.shard;
@@ -52,6 +56,8 @@ export class ShardRunner {
     this.table = new ProcessTable(d.table);
     this.ring = new ShardRing(d.ring);
     if (d.resumeCursor >= 0) this.ring.resumeAt(d.resumeCursor);
+    this.ringView = new DataView(this.ring.data.buffer, this.ring.data.byteOffset, this.ring.data.byteLength);
+    this.lag = d.lag ? new LagRecorder(new LagHistograms(d.lag.histograms, d.shards), d.shard, d.lag.bootMinusMonoMs, BATCH) : undefined;
     this.out = new ShardRing(d.out);
     this.outView = new DataView(this.out.data.buffer, this.out.data.byteOffset, this.out.data.byteLength);
     this.control = new PipelineControl(d.control, d.shards);
@@ -73,6 +79,7 @@ export class ShardRunner {
    */
   runSlice(maxBatches = 64): boolean {
     const ring = this.ring;
+    const lag = this.lag;
     for (let b = 0; b < maxBatches; b++) {
       if (ring.poll() === 0) break;
       const data = ring.data;
@@ -82,14 +89,17 @@ export class ShardRunner {
         this.applier.apply(data, off, size);
         // readers following a link into this shard wait for this, not for the batch: one store a record
         this.control.progress(this.shard, this.applier.lastGseq);
+        lag?.note(this.ringView, off);
         if (++n === BATCH) break;
       }
       // published before the records are released: a crash never loses a
       // released record that the watermark does not cover
       this.publish();
+      lag?.published();
       ring.release();
     }
     if (ring.poll() !== 0) return true;
+    // asleep until the router publishes (one notify per batch of the router, never per record)
     if (ring.waitForData(IDLE_WAIT_MS) === 'closed') {
       this.publish();
       return false;
