@@ -33,7 +33,6 @@ BpfReader::BpfReader(BpfProgramSet* progs, RecordWriter* out, uint64_t window_ns
     : progs_(progs),
       out_(out),
       merger_(out, window_ns),
-      window_ns_(window_ns),
       tick_ns_(tick_ns < 1000000 ? 1000000 : tick_ns),
       gaps_(uint32_t(progs->cpu_count())),
       lost_by_cpu_(size_t(progs->cpu_count()), 0),
@@ -126,9 +125,10 @@ void BpfReader::run() {
   // Two modes (docs/capture.md, "Latency budget"):
   // - ticking, while records come: the programs submit with
   //   BPF_RB_NO_WAKEUP (the kernel wakes this thread only when a ring fills
-  //   past its threshold) and the thread sleeps on a timer: until the oldest
-  //   staged record leaves the reorder window, at most one tick. Each
-  //   wake-up drains every ring, releases what is due and publishes once,
+  //   past its threshold) and the thread sleeps one tick (on this project's
+  //   VM a timed wake-up alone costs 15-30 us of CPU: one per tick, never one
+  //   per record or per due record). Each wake-up drains every ring,
+  //   releases what left the reorder window and publishes once,
   //   so its wake-ups (and the JS consumer's they cause) follow the ticks,
   //   not the records.
   // - asleep, after kIdleTicks ticks found nothing: the programs wake it at
@@ -138,10 +138,11 @@ void BpfReader::run() {
   // rings: a program that read the flag before it changed has committed its
   // record by then (programs run with preemption off, in microseconds).
   constexpr int kIdleTicks = 8, kIdleWaitMs = 100;
+  const int tick_ms = int((tick_ns_ + 999999) / 1000000);
   bool ticking = false;
   int quiet = 0;  // ticks in a row that found nothing
   while (!stopping_.load(std::memory_order_acquire)) {
-    int timeout = ticking || quiet == 0 ? wait_ms(boottime_ns()) : kIdleWaitMs;
+    int timeout = ticking || quiet == 0 ? tick_ms : kIdleWaitMs;
     int r = ring_buffer__poll(rb_, timeout);
     if (r < 0 && r != -EINTR) break;
     wakeups_++;
@@ -164,21 +165,6 @@ void BpfReader::run() {
   merger_.release_all();
   out_->publish();
   publish_counters();
-}
-
-// How long to sleep: a whole tick when nothing is staged, else until the
-// oldest staged record is due, but at least half a tick (a batch per
-// wake-up, not a record) and at most a tick. epoll counts in ms.
-int BpfReader::wait_ms(uint64_t now) const {
-  uint64_t wait = tick_ns_;
-  if (!merger_.empty()) {
-    uint64_t due = merger_.oldest_time() + window_ns_;
-    uint64_t until = due > now ? due - now : 0;
-    uint64_t floor = tick_ns_ / 2;
-    if (until < floor) until = floor;
-    if (until < wait) wait = until;
-  }
-  return int((wait + 999999) / 1000000);
 }
 
 void BpfReader::publish_counters() {

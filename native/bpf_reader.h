@@ -57,12 +57,11 @@ class BpfReader {
   void run();
   void handle(uint32_t cpu, const uint8_t* data, size_t size);
   void publish_counters();
-  int wait_ms(uint64_t now) const;
 
   BpfProgramSet* progs_;
   RecordWriter* out_;
   TimeMerger merger_;
-  uint64_t window_ns_, tick_ns_;
+  uint64_t tick_ns_;
   CpuSeqGaps gaps_;
   ring_buffer* rb_ = nullptr;
   std::vector<CpuCtx> ctx_;

@@ -51,8 +51,6 @@ class TimeMerger {
   }
 
   bool empty() const { return heap_.empty(); }
-  // Kernel time of the oldest staged record (only when !empty()).
-  uint64_t oldest_time() const { return heap_.top().time; }
   uint64_t inversions() const { return inversions_; }
   uint64_t emitted() const { return emitted_; }
   uint64_t ring_full() const { return ring_full_; }
