@@ -137,7 +137,7 @@ void BpfReader::run() {
   // Going to sleep: the flag is cleared first, then one more tick drains the
   // rings: a program that read the flag before it changed has committed its
   // record by then (programs run with preemption off, in microseconds).
-  constexpr int kIdleTicks = 8, kIdleWaitMs = 100;
+  constexpr int kIdleTicks = 2, kIdleWaitMs = 100;
   const int tick_ms = int((tick_ns_ + 999999) / 1000000);
   bool ticking = false;
   int quiet = 0;  // ticks in a row that found nothing
