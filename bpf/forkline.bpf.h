@@ -51,6 +51,11 @@ _Static_assert(FL_TTY_MAX + 1 + FL_CID_LEN + 1 + FL_PATH_MAX <= MAX_CTX_BYTES, "
 const volatile __u32 argv_max __weak = 4096;
 /* Non-zero: FORK and EXEC carry envp. */
 const volatile __u32 capture_envs __weak = 0;
+/* Batched wake-ups: a record wakes the reader thread only when its ring
+ * then holds more than this many bytes (0: every record may wake it, the
+ * kernel's default). Below it the reader's timer tick picks records up, so
+ * the cost follows the events, not one wake-up per record. */
+const volatile __u32 wakeup_bytes __weak = 0;
 /* Zero: script_image is never written (the loader's script_images = 0; the
  * map is then 1 entry): every FORK of a script falls back to mm->exe_file. */
 const volatile __u32 script_images_on __weak = 1;
@@ -89,6 +94,16 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } reserve_failures SEC(".maps") __weak;
+
+/* 1 while the reader thread drains the rings on its timer tick (it sets and
+ * clears it): a record then wakes it only past wakeup_bytes. 0 (the reader
+ * sleeps until woken, or was never told): every record wakes it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} reader_ticking SEC(".maps") __weak;
 
 /* Inode of the image a thread ran when it entered execve/execveat, keyed by
  * thread id, taken back (and deleted) at sched_process_exec. */
@@ -223,9 +238,16 @@ static __always_inline void fl_output(struct RecordHeader *h, __u64 size)
 	__u32 cpu = bpf_get_smp_processor_id();
 	void *ring;
 
+	__u32 zero = 0, *ticking = bpf_map_lookup_elem(&reader_ticking, &zero);
+	__u64 flags = 0;
+
 	h->cpuSeq = fl_next_seq();
 	ring = bpf_map_lookup_elem(&cpu_rings, &cpu);
-	if (!ring || bpf_ringbuf_output(ring, h, size, 0) != 0)
+	/* batched wake-ups (docs/bpf.md): the ticking reader comes by itself */
+	if (ring && wakeup_bytes && ticking && *ticking)
+		flags = bpf_ringbuf_query(ring, BPF_RB_AVAIL_DATA) > wakeup_bytes ? BPF_RB_FORCE_WAKEUP
+										 : BPF_RB_NO_WAKEUP;
+	if (!ring || bpf_ringbuf_output(ring, h, size, flags) != 0)
 		fl_count_failure();
 }
 

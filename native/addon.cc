@@ -99,6 +99,7 @@ class Capture : public Napi::ObjectWrap<Capture> {
     netlink_.argv_max_bytes = bpf_.argv_max_bytes;
     netlink_.capture_envs = bpf_.capture_envs;
     window_ns_ = uint64_t(uint_opt(o, "reorderWindowUs", 5000)) * 1000;
+    tick_ns_ = uint64_t(uint_opt(o, "readerTickUs", 2000)) * 1000;
     wake_fn_ = Napi::Persistent(info[1].As<Napi::Function>());
   }
 
@@ -122,7 +123,7 @@ class Capture : public Napi::ObjectWrap<Capture> {
         Cleanup();
         throw coded_error(env, err.code, err.message);
       }
-      reader_ = std::make_unique<BpfReader>(programs_.get(), writer_.get(), window_ns_);
+      reader_ = std::make_unique<BpfReader>(programs_.get(), writer_.get(), window_ns_, tick_ns_);
       std::string why;
       if (!reader_->start(&why)) {
         Cleanup();
@@ -199,6 +200,7 @@ class Capture : public Napi::ObjectWrap<Capture> {
       s.Set("ringFull", Big(env, c.ring_full));
       s.Set("malformed", Big(env, c.malformed));
       s.Set("releasedUpTo", Big(env, c.released_up_to));
+      s.Set("wakeups", Big(env, c.wakeups));
       s.Set("lostByCpu", BigArray(env, c.lost_by_cpu));
       s.Set("reserveFailuresByCpu", BigArray(env, programs_ ? ReserveFailures() : final_reserve_failures_));
     } else {
@@ -227,7 +229,7 @@ class Capture : public Napi::ObjectWrap<Capture> {
   size_t ring_bytes_ = 0;
   BpfOptions bpf_;
   NetlinkOptions netlink_;
-  uint64_t window_ns_ = 5000000;
+  uint64_t window_ns_ = 5000000, tick_ns_ = 2000000;
   Napi::FunctionReference wake_fn_;
   Napi::ThreadSafeFunction wake_;
   std::unique_ptr<WakingWriter> writer_;

@@ -6,6 +6,8 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <linux/capability.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -75,6 +77,23 @@ class PrintCapture {
 
  private:
   libbpf_print_fn_t prev_;
+};
+
+// Blocks every blockable signal in this thread while it lives.
+class SignalsBlocked {
+ public:
+  SignalsBlocked() {
+    sigset_t all;
+    sigfillset(&all);
+    ok_ = pthread_sigmask(SIG_BLOCK, &all, &old_) == 0;
+  }
+  ~SignalsBlocked() {
+    if (ok_) pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+
+ private:
+  sigset_t old_;
+  bool ok_ = false;
 };
 
 // CAP_BPF + CAP_PERFMON (or CAP_SYS_ADMIN) in the effective set.
@@ -168,13 +187,6 @@ std::unique_ptr<BpfProgramSet> BpfProgramSet::load(const BpfOptions& opts, BpfEr
   PrintCapture capture(&log);
   std::unique_ptr<BpfProgramSet> set(new BpfProgramSet());
 
-  bpf_object* raw = bpf_object__open_file(opts.object_path.c_str(), nullptr);
-  if (!raw) {
-    fail(err, "ERR_BPF_OBJECT", "cannot open BPF object " + opts.object_path + ": " + errno_text(errno) + " (run npm run build)" + (log.empty() ? "" : "; libbpf: " + log));
-    return nullptr;
-  }
-  set->obj_.reset(raw);
-
   int cpus = libbpf_num_possible_cpus();
   if (cpus <= 0) {
     fail(err, "ERR_BPF_OBJECT", "cannot count the possible CPUs: " + errno_text(cpus));
@@ -195,20 +207,42 @@ std::unique_ptr<BpfProgramSet> BpfProgramSet::load(const BpfOptions& opts, BpfEr
     }
     set->ring_fds_.push_back(fd);
   }
-  bpf_map* rings = bpf_object__find_map_by_name(raw, "cpu_rings");
-  if (!rings || bpf_map__set_inner_map_fd(rings, set->ring_fds_[0]) != 0) {
-    fail(err, "ERR_BPF_OBJECT", "the BPF object has no cpu_rings map of rings: rebuild it with npm run build");
-    return nullptr;
-  }
-  if (!set_max_entries(raw, "cpu_rings", cpus, err) || !set_max_entries(raw, "scratch", cpus, err) ||
-      !set_rodata_u32(raw, "argv_max", opts.argv_max_bytes, err) ||
-      !set_rodata_u32(raw, "capture_envs", opts.capture_envs ? 1 : 0, err) ||
-      // 0: the map stays (the programs reference it) at 1 entry and is never written
-      !set_max_entries(raw, "script_image", opts.script_images ? opts.script_images : 1, err) ||
-      !set_rodata_u32(raw, "script_images_on", opts.script_images ? 1 : 0, err))
-    return nullptr;
 
-  int rc = bpf_object__load(raw);
+  // The verifier gives up with EAGAIN when a signal is pending (a child's
+  // SIGCHLD; node --cpu-prof sends SIGPROF every ms, longer than fl_exec's
+  // verification): that is no rejection. Signals are blocked in this thread
+  // during the load (they stay pending and are delivered after), and an
+  // EAGAIN that still comes is retried.
+  SignalsBlocked quiet;
+  constexpr int kLoadAttempts = 3;
+  bpf_object* raw = nullptr;
+  bpf_map* rings = nullptr;
+  int rc = 0;
+  for (int attempt = 1;; attempt++) {
+    log.clear();
+    set->obj_.reset();
+    raw = bpf_object__open_file(opts.object_path.c_str(), nullptr);
+    if (!raw) {
+      fail(err, "ERR_BPF_OBJECT", "cannot open BPF object " + opts.object_path + ": " + errno_text(errno) + " (run npm run build)" + (log.empty() ? "" : "; libbpf: " + log));
+      return nullptr;
+    }
+    set->obj_.reset(raw);
+    rings = bpf_object__find_map_by_name(raw, "cpu_rings");
+    if (!rings || bpf_map__set_inner_map_fd(rings, set->ring_fds_[0]) != 0) {
+      fail(err, "ERR_BPF_OBJECT", "the BPF object has no cpu_rings map of rings: rebuild it with npm run build");
+      return nullptr;
+    }
+    if (!set_max_entries(raw, "cpu_rings", cpus, err) || !set_max_entries(raw, "scratch", cpus, err) ||
+        !set_rodata_u32(raw, "argv_max", opts.argv_max_bytes, err) ||
+        !set_rodata_u32(raw, "capture_envs", opts.capture_envs ? 1 : 0, err) ||
+        !set_rodata_u32(raw, "wakeup_bytes", opts.batch_wakeups ? ring / 4 : 0, err) ||
+        // 0: the map stays (the programs reference it) at 1 entry and is never written
+        !set_max_entries(raw, "script_image", opts.script_images ? opts.script_images : 1, err) ||
+        !set_rodata_u32(raw, "script_images_on", opts.script_images ? 1 : 0, err))
+      return nullptr;
+    rc = bpf_object__load(raw);
+    if (rc != -EAGAIN || attempt == kLoadAttempts) break;
+  }
   if (rc != 0) {
     std::string prog = rejected_program(log);
     if (prog.empty()) {
@@ -239,6 +273,8 @@ std::unique_ptr<BpfProgramSet> BpfProgramSet::load(const BpfOptions& opts, BpfEr
   }
   bpf_map* failures = bpf_object__find_map_by_name(raw, "reserve_failures");
   set->failures_fd_ = failures ? bpf_map__fd(failures) : -1;
+  bpf_map* ticking = bpf_object__find_map_by_name(raw, "reader_ticking");
+  set->ticking_fd_ = ticking ? bpf_map__fd(ticking) : -1;
 
   bpf_program* prog;
   bpf_object__for_each_program(prog, raw) {
@@ -273,6 +309,12 @@ uint64_t BpfProgramSet::reserve_failures(int cpu) const {
   uint32_t key = 0;
   if (bpf_map_lookup_elem(failures_fd_, &key, values.data()) != 0) return 0;
   return values[cpu];
+}
+
+void BpfProgramSet::set_reader_ticking(bool ticking) {
+  if (ticking_fd_ < 0) return;
+  uint32_t key = 0, value = ticking ? 1 : 0;
+  bpf_map_update_elem(ticking_fd_, &key, &value, BPF_ANY);
 }
 
 }  // namespace forkline

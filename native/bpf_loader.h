@@ -25,6 +25,10 @@ struct BpfOptions {
   // path = the interpreter, no interp).
   uint32_t script_images = 4096;
   std::string verifier_log_path;           // when a program is rejected, the verifier log is written here
+  // Batched wake-ups (docs/bpf.md): a record wakes the reader only when its
+  // ring then holds more than ring_bytes_per_cpu / 4; the reader must then
+  // poll the rings on a timer (BpfReader does). false: every record may wake it.
+  bool batch_wakeups = true;
 };
 
 // code: ERR_BPF_PRIVILEGE, ERR_BPF_BTF, ERR_BPF_OBJECT, ERR_BPF_REJECTED,
@@ -51,6 +55,10 @@ class BpfProgramSet {
   int ring_fd(int cpu) const;
   // Records of a CPU that could not be written (ring full or missing); each is also a cpuSeq gap.
   uint64_t reserve_failures(int cpu) const;
+  // Tells the programs whether the reader drains the rings on a timer
+  // (records then do not wake it, below the threshold) or sleeps until
+  // woken (every record wakes it). One syscall: call it on a change only.
+  void set_reader_ticking(bool ticking);
 
  private:
   BpfProgramSet() = default;
@@ -65,6 +73,7 @@ class BpfProgramSet {
   std::vector<int> ring_fds_;  // owned
   std::vector<std::unique_ptr<bpf_link, LinkDestroyer>> links_;
   int failures_fd_ = -1;  // reserve_failures map (owned by obj_)
+  int ticking_fd_ = -1;   // reader_ticking map (owned by obj_)
   int cpus_ = 0;
 };
 

@@ -3,6 +3,7 @@
 #include "bpf_reader.h"
 
 #include <bpf/libbpf.h>
+#include <pthread.h>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -28,10 +29,11 @@ static uint64_t realtime_ns() {
   return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
 }
 
-BpfReader::BpfReader(BpfProgramSet* progs, RecordWriter* out, uint64_t window_ns)
+BpfReader::BpfReader(BpfProgramSet* progs, RecordWriter* out, uint64_t window_ns, uint64_t tick_ns)
     : progs_(progs),
       out_(out),
       merger_(out, window_ns),
+      tick_ns_(tick_ns < 1000000 ? 1000000 : tick_ns),
       gaps_(uint32_t(progs->cpu_count())),
       lost_by_cpu_(size_t(progs->cpu_count()), 0),
       a_lost_by_cpu_(size_t(progs->cpu_count())) {}
@@ -119,24 +121,46 @@ void BpfReader::handle(uint32_t cpu, const uint8_t* data, size_t size) {
 }
 
 void BpfReader::run() {
-  // Idle: block in epoll until a ring has data. Busy: drain every ring, then
-  // sleep one tick, so that wake-ups (ours, and the JS consumer's) stay
-  // below 1/tick whatever the event rate; records wait out the reorder
-  // window anyway, so the tick adds no latency beyond it.
-  constexpr auto kTick = std::chrono::milliseconds(4);
+  pthread_setname_np(pthread_self(), "fl-bpf-reader");  // named in /proc/<pid>/task/*/comm
+  // Two modes (docs/capture.md, "Latency budget"):
+  // - ticking, while records come: the programs submit with
+  //   BPF_RB_NO_WAKEUP (the kernel wakes this thread only when a ring fills
+  //   past its threshold) and the thread sleeps one tick (on this project's
+  //   VM a timed wake-up alone costs 15-30 us of CPU: one per tick, never one
+  //   per record or per due record). Each wake-up drains every ring,
+  //   releases what left the reorder window and publishes once,
+  //   so its wake-ups (and the JS consumer's they cause) follow the ticks,
+  //   not the records.
+  // - asleep, after kIdleTicks ticks found nothing: the programs wake it at
+  //   the first record; it blocks in epoll meanwhile (kIdleWaitMs at most,
+  //   to notice stop()).
+  // Going to sleep: the flag is cleared first, then one more tick drains the
+  // rings: a program that read the flag before it changed has committed its
+  // record by then (programs run with preemption off, in microseconds).
+  constexpr int kIdleTicks = 2, kIdleWaitMs = 100;
+  const int tick_ms = int((tick_ns_ + 999999) / 1000000);
+  bool ticking = false;
+  int quiet = 0;  // ticks in a row that found nothing
   while (!stopping_.load(std::memory_order_acquire)) {
-    int n = ring_buffer__consume(rb_);
+    int timeout = ticking || quiet == 0 ? tick_ms : kIdleWaitMs;
+    int r = ring_buffer__poll(rb_, timeout);
+    if (r < 0 && r != -EINTR) break;
+    wakeups_++;
+    int n = ring_buffer__consume(rb_);  // the rings no wake-up named
     if (n < 0 && n != -EINTR) break;
-    if (n == 0 && merger_.empty()) {
-      int r = ring_buffer__poll(rb_, 50);
-      if (r < 0 && r != -EINTR) break;
-    } else {
-      std::this_thread::sleep_for(kTick);
+    bool found = r > 0 || n > 0;
+    if (found) {
+      quiet = 0;
+      if (!ticking) progs_->set_reader_ticking(ticking = true);
+    } else if (merger_.empty() && ++quiet >= kIdleTicks && ticking) {
+      progs_->set_reader_ticking(ticking = false);
+      quiet = 0;  // one more tick, then asleep
     }
     merger_.release_until(boottime_ns());
     out_->publish();
     publish_counters();
   }
+  progs_->set_reader_ticking(false);
   ring_buffer__consume(rb_);
   merger_.release_all();
   out_->publish();
@@ -150,6 +174,7 @@ void BpfReader::publish_counters() {
   a_inversions_.store(merger_.inversions(), std::memory_order_relaxed);
   a_ring_full_.store(merger_.ring_full(), std::memory_order_relaxed);
   a_malformed_.store(malformed_, std::memory_order_relaxed);
+  a_wakeups_.store(wakeups_, std::memory_order_relaxed);
   for (size_t i = 0; i < lost_by_cpu_.size(); i++) a_lost_by_cpu_[i].store(lost_by_cpu_[i], std::memory_order_relaxed);
   // Release: a JS thread that sees this time also sees the records written before it (published above).
   a_released_.store(merger_.released_up_to(), std::memory_order_release);
@@ -163,6 +188,7 @@ BpfReaderCounters BpfReader::counters() const {
   c.inversions = a_inversions_.load(std::memory_order_relaxed);
   c.ring_full = a_ring_full_.load(std::memory_order_relaxed);
   c.malformed = a_malformed_.load(std::memory_order_relaxed);
+  c.wakeups = a_wakeups_.load(std::memory_order_relaxed);
   c.released_up_to = a_released_.load(std::memory_order_acquire);
   for (auto& v : a_lost_by_cpu_) c.lost_by_cpu.push_back(v.load(std::memory_order_relaxed));
   return c;

@@ -28,13 +28,16 @@ struct BpfReaderCounters {
   uint64_t ring_full = 0;   // records the capture ring refused
   uint64_t malformed = 0;   // CPU-ring records too short or badly sized (skipped)
   uint64_t released_up_to = 0;  // boottime ns: every record stamped before it was written
+  uint64_t wakeups = 0;         // times the thread woke up (timer ticks and the kernel's forced wake-ups)
   std::vector<uint64_t> lost_by_cpu;
 };
 
 class BpfReader {
  public:
   // progs and out must outlive the reader. window_ns: the reorder window.
-  BpfReader(BpfProgramSet* progs, RecordWriter* out, uint64_t window_ns);
+  // tick_ns: the longest the thread sleeps before it drains the rings again
+  // (the kernel wakes it early only when a ring fills past its threshold).
+  BpfReader(BpfProgramSet* progs, RecordWriter* out, uint64_t window_ns, uint64_t tick_ns);
   ~BpfReader();
   BpfReader(const BpfReader&) = delete;
   BpfReader& operator=(const BpfReader&) = delete;
@@ -58,6 +61,7 @@ class BpfReader {
   BpfProgramSet* progs_;
   RecordWriter* out_;
   TimeMerger merger_;
+  uint64_t tick_ns_;
   CpuSeqGaps gaps_;
   ring_buffer* rb_ = nullptr;
   std::vector<CpuCtx> ctx_;
@@ -66,10 +70,10 @@ class BpfReader {
   bool started_ = false;
 
   // Thread-private counts, published to the atomics below once per loop.
-  uint64_t records_ = 0, lost_ = 0, malformed_ = 0;
+  uint64_t records_ = 0, lost_ = 0, malformed_ = 0, wakeups_ = 0;
   std::vector<uint64_t> lost_by_cpu_;
   std::atomic<uint64_t> a_records_{0}, a_emitted_{0}, a_lost_{0}, a_inversions_{0}, a_ring_full_{0},
-      a_malformed_{0}, a_released_{0};
+      a_malformed_{0}, a_released_{0}, a_wakeups_{0};
   std::vector<std::atomic<uint64_t>> a_lost_by_cpu_;
 };
 

@@ -62,6 +62,7 @@ function runFlags(o: Record<string, unknown>): Record<string, unknown> {
     shards: o.shards,
     capacity: o.capacity,
     ringBytesPerCpu: o.ringBytesPerCpu,
+    maxLatencyMs: o.maxLatencyMs,
     envs: o.envs,
     procRoot: o.procRoot,
     record: o.record,
@@ -105,6 +106,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--shards <n>', 'shard workers (default: one per core)', positive('--shards', true))
     .option('--capacity <rows>', 'rows per shard', positive('--capacity', true))
     .option('--ring-bytes-per-cpu <n>', 'bytes of each per-CPU BPF ring buffer (a power of two)', positive('--ring-bytes-per-cpu', true))
+    .option('--max-latency-ms <ms>', 'latency budget of the live capture: records wait at most this long in the kernel rings (default 4)', positive('--max-latency-ms', true))
     .option('--envs', 'capture environment variables')
     .option('--proc-root <dir>', 'where /proc is (default /proc)')
     .option('--config <file>', 'configuration file (default /etc/forkline/config.json when it exists)')

@@ -5,6 +5,7 @@ import { loadConfig } from '../ops/config.js';
 import { AgentBusyError, AgentDownError, isBusy, query, QueryFailedError } from '../ops/query-client.js';
 import type { AgentStats, QueryResponse, TreeNode, WireEntry } from '../ops/query-protocol.js';
 import { OutputFile } from '../pipeline/output-file.js';
+import type { VisibilityLag } from '../pipeline/pipeline.js';
 
 export interface QueryCommandOptions {
   socket?: string;
@@ -170,6 +171,9 @@ export async function status(o: QueryCommandOptions): Promise<number> {
       `cache      ${s.cacheSize} processes, ${s.rows} rows, ${s.shards} shards, lag ${s.shardLag.join('/')}`,
       `stall      router ${s.routerStallMs.max} ms at most in the last minute, p99 ${s.routerStallMs.p99} ms`,
     ];
+    // live sources: kernel timestamp to resolvable (src/cli/run.ts adds it to the stats)
+    const v = (s as { visibilityLag?: VisibilityLag }).visibilityLag;
+    if (v) lines.push(`visible    p50 ${v.p50Ms} ms, p99 ${v.p99Ms} ms, max ${v.maxMs} ms after the kernel's timestamp (${v.samples} records, last 10-20 s)`);
     process.stdout.write(lines.join('\n') + '\n');
   }
   if (s.dropping) {

@@ -8,7 +8,7 @@ import type { AgentStats } from '../ops/query-protocol.js';
 import { QueryServerError, startQueryServer, type QueryAgent, type QueryServer } from '../ops/query-server.js';
 import { StatsSampler } from '../ops/query-stats.js';
 import { OutputFile } from '../pipeline/output-file.js';
-import { createPipeline, type Pipeline } from '../pipeline/pipeline.js';
+import { createPipeline, type Pipeline, type VisibilityLag } from '../pipeline/pipeline.js';
 import { CaptureSource, type CaptureKind } from '../pipeline/sources/capture.js';
 import { ProcfsPoller } from '../pipeline/sources/procfs-poll.js';
 import { ReplaySource, ReplayWriter } from '../pipeline/sources/replay.js';
@@ -44,6 +44,7 @@ export async function run(config: ForklineConfig, out: RunOutput = {}): Promise<
         recorder,
         ringBytesPerCpu: config.ringBytesPerCpu ?? undefined,
         captureEnvs: config.envs,
+        maxLatencyMs: config.maxLatencyMs,
       });
       s.start();
       source = s;
@@ -72,7 +73,9 @@ export async function run(config: ForklineConfig, out: RunOutput = {}): Promise<
   });
   pipeline.start();
   const sampler = new StatsSampler({ source: live.name, pipeline, capture: live });
-  const server = await serveQueries(config, { handles: pipeline.handles, reader: { procRoot: config.procRoot, withEnvs: config.envs }, stats: () => sampler.stats() });
+  // `forkline status` and the status line show the visibility lag too
+  const liveStats = (): LiveStats => ({ ...sampler.stats(), visibilityLag: pipeline.visibilityLag() });
+  const server = await serveQueries(config, { handles: pipeline.handles, reader: { procRoot: config.procRoot, withEnvs: config.envs }, stats: liveStats });
   if (server === 'fail') {
     live.stop();
     sampler.stop();
@@ -89,7 +92,7 @@ export async function run(config: ForklineConfig, out: RunOutput = {}): Promise<
   const stop = () => live.stop();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
-  const status = new StatusLine(sampler, process.stderr.isTTY === true);
+  const status = new StatusLine(liveStats, process.stderr.isTTY === true);
   try {
     const started = performance.now();
     for (;;) {
@@ -235,7 +238,7 @@ class StatusLine {
   private lastPlain = 0;
 
   constructor(
-    private readonly sampler: StatsSampler,
+    private readonly stats: () => LiveStats,
     private readonly tty: boolean,
   ) {}
 
@@ -243,7 +246,7 @@ class StatusLine {
     const now = performance.now();
     if (!this.tty && now - this.lastPlain < 10_000) return;
     this.lastPlain = now;
-    const line = formatStatusLine(this.sampler.stats());
+    const line = formatStatusLine(this.stats());
     process.stderr.write(this.tty ? `\r\x1b[K${line}` : `${line}\n`);
   }
 
@@ -252,14 +255,19 @@ class StatusLine {
   }
 }
 
+/** The stats a live agent answers: AgentStats and the visibility lag (kernel timestamp to resolvable). */
+export type LiveStats = Omit<AgentStats, 'connections'> & { visibilityLag?: VisibilityLag };
+
 /** One status line from the agent's stats (the same figures `forkline status` shows). */
-export function formatStatusLine(s: AgentStats): string {
+export function formatStatusLine(s: Omit<AgentStats, 'connections'> & { visibilityLag?: VisibilityLag }): string {
   const e = s.eventsPerSecond;
   const d = s.drops;
+  const v = s.visibilityLag;
   return (
     `forkline ${s.source}: fork ${e.fork}/s exec ${e.exec}/s exit ${e.exit}/s creds ${e.creds}/s rename ${e.rename}/s | ` +
     `drops lost ${d.lostEvents} capture-full ${d.captureRingFull} shard-full ${d.shardRingFull} decode ${d.decodeErrors} ` +
-    `table-full ${d.tableFull} link-messages ${d.linkMessages} | cache ${s.cacheSize} | lag ${s.shardLag.join('/')}`
+    `table-full ${d.tableFull} link-messages ${d.linkMessages} | cache ${s.cacheSize} | lag ${s.shardLag.join('/')}` +
+    (v ? ` | visible p50 ${v.p50Ms} ms p99 ${v.p99Ms} ms` : '')
   );
 }
 

@@ -19,6 +19,8 @@ export interface CaptureOptions {
   verifierLogPath?: string;
   procRoot?: string;
   reorderWindowUs?: number;
+  /** BPF: the reader thread drains the kernel rings at least this often, µs (default 2000). */
+  readerTickUs?: number;
   /** Processes running a script whose path the kernel remembers for their forks (docs/bpf.md; 0..65536, default 4096). */
   scriptImages?: number;
 }
@@ -36,6 +38,8 @@ export interface CaptureStats {
   records?: bigint;
   emitted?: bigint;
   inversions?: bigint;
+  /** Times the reader thread woke up (its ticks and the kernel's wake-ups of a ring past its threshold). */
+  wakeups?: bigint;
   malformed?: bigint;
   lostByCpu?: bigint[];
   reserveFailuresByCpu?: bigint[];

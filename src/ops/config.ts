@@ -49,6 +49,8 @@ export interface ForklineConfig {
   shards: number | null;
   capacity: number | null;
   ringBytesPerCpu: number | null;
+  /** Latency budget of the live capture, ms (docs/capture.md, "Latency budget"). */
+  maxLatencyMs: number;
   envs: boolean;
   procRoot: string;
   record: string | null;
@@ -104,6 +106,12 @@ const KEYS: readonly KeyDef[] = [
     kind: { t: 'int', min: 1, max: 2 ** 31, nullable: true },
     default: null,
     doc: 'bytes of each per-CPU BPF ring buffer, a power of two checked when the source starts (null: 4 MiB)',
+  },
+  {
+    key: 'maxLatencyMs',
+    kind: { t: 'int', min: 1, max: 1000 },
+    default: 4,
+    doc: 'latency budget of the live capture, ms: the reader thread drains the kernel rings at least this often (more: less CPU, staler cache)',
   },
   { key: 'envs', kind: { t: 'bool' }, default: false, doc: 'capture environment variables' },
   { key: 'procRoot', kind: { t: 'string' }, default: '/proc', doc: 'where /proc is' },

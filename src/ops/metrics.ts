@@ -285,6 +285,11 @@ export class MetricsReporter {
     // the reporter runs on the agent's main thread: without a source's figure, this thread's
     const window = this.opts.flushIntervalMs;
     this.gauge('pipeline.router_stall_ms', src.routerStallMs ? src.routerStallMs(window) : routerStall().maxOver(window));
+    if (p.visibilityLag && p.visibilityLag.samples > 0) {
+      // live sources: kernel timestamp to resolvable, ms, over the last 10 to 20 s
+      this.gauge('pipeline.visibility_lag', p.visibilityLag.p50Ms, ['quantile:p50']);
+      this.gauge('pipeline.visibility_lag', p.visibilityLag.p99Ms, ['quantile:p99']);
+    }
     this.latency.forEach((samples, shard) => {
       for (const ms of samples) this.histogram('pipeline.apply_latency', ms, [`shard:${shard}`]);
     });
@@ -296,6 +301,7 @@ export class MetricsReporter {
       if (capture.reserveFailuresByCpu) this.perCpu('capture.reserve_failures', capture.reserveFailuresByCpu, 0n);
       this.count('capture.inversions', Number(capture.inversions ?? 0n));
       if (capture.malformed !== undefined) this.count('capture.malformed', Number(capture.malformed));
+      if (capture.wakeups !== undefined) this.count('capture.wakeups', Number(capture.wakeups));
       if (capture.procGone !== undefined) this.count('capture.proc_gone', Number(capture.procGone));
       if (capture.overruns !== undefined) this.count('capture.overruns', Number(capture.overruns));
     }

@@ -11,6 +11,7 @@ import { ProcessView, type ViewOptions } from '../cache/view.js';
 import { ForklineError } from '../errors.js';
 import { ShardSupervisor, type WorkerCrash } from '../workers/supervisor.js';
 import type { ShardWorkerData } from '../workers/shard-runner.js';
+import { LagHistograms, lagQuantiles, LAG_BUCKETS, type VisibilityLag } from '../workers/visibility-lag.js';
 import { applyLink, applyUnlink } from '../cache/apply.js';
 import { timeHi, timeLo } from '../cache/time-words.js';
 import { shardOf } from '../cache/shards.js';
@@ -80,7 +81,14 @@ export interface PipelineStats {
   shards: { shard: number; cacheSize: number; rows: number; ringUsed: number; applied: bigint; counters: Record<WriterCounter, number> }[];
   router: Router['counters'];
   workerRestarts: number;
+  /** Live sources: kernel timestamp to resolvable, over the last 10 to 20 s (visibilityLag()). */
+  visibilityLag?: VisibilityLag;
 }
+
+export type { VisibilityLag };
+
+/** visibilityLag() covers the records of the last LAG_WINDOW_MS to 2 * LAG_WINDOW_MS. */
+const LAG_WINDOW_MS = 10_000;
 
 type State = 'new' | 'running' | 'stopping' | 'stopped';
 
@@ -106,6 +114,10 @@ export class Pipeline {
   /** Resolves once the first workers run. */
   private workersRunning: Promise<unknown> = Promise.resolve();
   private bytesRead = 0;
+  /** Live sources: the workers' lag histograms, and boot-clock ms minus monotonic ms. */
+  private readonly lag: { histograms: LagHistograms; bootMinusMonoMs: number } | undefined;
+  /** Counts at the start of the current lag window, and of the one before. */
+  private lagWindow = { at: 0, start: new Float64Array(LAG_BUCKETS), next: new Float64Array(LAG_BUCKETS) };
 
   constructor(private readonly opts: PipelineOptions) {
     const shards = opts.shards ?? availableParallelism();
@@ -125,6 +137,8 @@ export class Pipeline {
     this.retention = opts.exitedRetention ?? 5_000_000_000n;
     this.withEnvs = opts.envsResolution === true;
     this.handles = { shards: this.tables.map((t) => t.handles), control: this.control.buffer };
+    const bootMinusMonoMs = opts.source.bootMinusMonoMs?.();
+    this.lag = bootMinusMonoMs === undefined ? undefined : { histograms: LagHistograms.create(shards), bootMinusMonoMs };
   }
 
   /** Starts the workers and the routing of the source. */
@@ -187,7 +201,29 @@ export class Pipeline {
       })),
       router: this.router.counters,
       workerRestarts: this.supervisor.restarts,
+      ...(this.lag ? { visibilityLag: this.visibilityLag() } : {}),
     };
+  }
+
+  /**
+   * Live sources: how long after the kernel stamped a record a reader could
+   * resolve it (p50, p99, max; ms), over the records of the last 10 to 20
+   * s; undefined for sources without live times (replay, synthetic).
+   */
+  visibilityLag(): VisibilityLag | undefined {
+    if (!this.lag) return undefined;
+    const total = this.lag.histograms.total();
+    const w = this.lagWindow;
+    const now = performance.now();
+    if (now - w.at >= LAG_WINDOW_MS) this.lagWindow = { at: now, start: w.next, next: total.slice() };
+    const start = this.lagWindow.start;
+    for (let i = 0; i < LAG_BUCKETS; i++) total[i]! -= start[i]!;
+    return lagQuantiles(total);
+  }
+
+  /** Live sources: the visibility-lag counts since the start, summed over the shards (metrics take differences). */
+  lagCounts(): Float64Array | undefined {
+    return this.lag?.histograms.total();
   }
 
   private workerData(shard: number, resumeCursor: number): ShardWorkerData {
@@ -201,6 +237,7 @@ export class Pipeline {
       retention: this.retention,
       withEnvs: this.withEnvs,
       resumeCursor,
+      ...(this.lag ? { lag: { histograms: this.lag.histograms.buffer, bootMinusMonoMs: this.lag.bootMinusMonoMs } } : {}),
     };
   }
 

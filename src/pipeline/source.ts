@@ -22,4 +22,10 @@ export interface RecordSource {
   readonly totalBytes?: number;
   /** Live sources: what the capture itself saw and dropped, for the run summary. */
   captureSummary?(): CaptureSummary;
+  /**
+   * Live sources, whose record times are the kernel's boot clock now:
+   * boot-clock ms minus process.hrtime ms. With it the pipeline measures
+   * the visibility lag of each record (docs/pipeline.md).
+   */
+  bootMinusMonoMs?(): number;
 }

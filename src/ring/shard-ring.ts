@@ -591,6 +591,44 @@ export class ShardRing {
   }
 
   /**
+   * The consumer's sleep on the main thread when the producer is a native
+   * thread (the capture ring): the same sleep protocol, but the wake-up is
+   * a plain call of wake() (by the threadsafe function the producer calls
+   * once per sleep, see docs/ring-protocol.md, "Wakeup"), not
+   * Atomics.waitAsync: no futex emulation, no platform task per sleep, one
+   * fallback timer made once and re-armed. Resolves 'data', 'closed' or
+   * 'timeout' (after `timeoutMs`, fixed by the first call).
+   */
+  async waitForWake(timeoutMs: number): Promise<WaitResult> {
+    const signal = this.beginSleep();
+    if (typeof signal !== 'number') return signal;
+    if (this.wakeTimer === undefined) {
+      this.wakeTimer = setTimeout(this.wakeNow, timeoutMs);
+      this.wakeTimer.unref?.();
+    } else {
+      this.wakeTimer.refresh();
+    }
+    await new Promise<void>(this.armWake);
+    return this.endSleep();
+  }
+
+  /** Ends a waitForWake() at once (no-op when none sleeps). */
+  wake(): void {
+    this.wakeNow();
+  }
+
+  private wakeResolve: (() => void) | undefined;
+  private wakeTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly armWake = (resolve: () => void): void => {
+    this.wakeResolve = resolve;
+  };
+  private readonly wakeNow = (): void => {
+    const resolve = this.wakeResolve;
+    this.wakeResolve = undefined;
+    resolve?.();
+  };
+
+  /**
    * Wakes a consumer sleeping in waitForData()/waitForDataAsync(): what a
    * native producer, which cannot notify a JS waiter, asks a JS thread to do.
    */

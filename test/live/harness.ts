@@ -49,10 +49,12 @@ export interface LiveOptions {
   /** Bytes of each shard ring (router -> worker). */
   shardRingBytes?: number;
   snapshotDelayMs?: number;
+  /** The capture's latency budget (CaptureSourceOptions.maxLatencyMs). */
+  maxLatencyMs?: number;
 }
 
 export function startLive(kind: CaptureKind, o: LiveOptions = {}): Live {
-  const source = new CaptureSource({ kind, snapshot: o.snapshot ?? true, recorder: o.recorder, ringBytes: o.ringBytes, snapshotDelayMs: o.snapshotDelayMs });
+  const source = new CaptureSource({ kind, snapshot: o.snapshot ?? true, recorder: o.recorder, ringBytes: o.ringBytes, snapshotDelayMs: o.snapshotDelayMs, maxLatencyMs: o.maxLatencyMs });
   source.start();
   const pipeline = createPipeline({
     source,

@@ -44,10 +44,11 @@ function fakeSource(base = 1, shards = 2) {
       })),
       router: { routed: 100, byType: new Array<number>(REC_TYPE_COUNT).fill(base), ringFull: new Array<number>(shards).fill(base), lost: base, links: 1, forwarded: 1 },
       workerRestarts: base,
+      visibilityLag: { samples: 3, p50Ms: 2, p99Ms: 4, maxMs: 5 },
     } as PipelineStats,
     capture: {
       kind: 'bpf', running: true, releasedUpTo: 1n, lost: 3n, ringFull: 2n, records: 9n, emitted: 9n, inversions: 4n, malformed: 1n,
-      lostByCpu: [1n, 2n], reserveFailuresByCpu: [1n, 1n], procGone: 1n, overruns: 1n,
+      lostByCpu: [1n, 2n], reserveFailuresByCpu: [1n, 1n], procGone: 1n, overruns: 1n, wakeups: 7n,
     } as CaptureStats | undefined,
     target: new Array<bigint>(shards).fill(5n),
     applied: new Array<bigint>(shards).fill(5n),

@@ -51,6 +51,15 @@ export interface CaptureSourceOptions {
   captureEnvs?: boolean;
   /** Reorder window of the BPF per-CPU merge, microseconds (default 5000). */
   reorderWindowUs?: number;
+  /**
+   * Latency budget, ms (default DEFAULT_MAX_LATENCY_MS): the longest the
+   * BPF reader thread lets records sit in the kernel rings before it drains
+   * them (the kernel wakes it earlier only when a ring fills past a
+   * quarter). Larger: fewer wake-ups, less CPU; smaller: fresher cache. A
+   * record is visible about reorder window + this after the kernel stamped
+   * it (docs/capture.md, "Latency budget").
+   */
+  maxLatencyMs?: number;
   /** BPF: processes running a script whose script path is remembered for their forks (0..65536, default 4096; ~1.1 KiB of locked kernel memory each). */
   scriptImages?: number;
   /** Where the verifier log goes when the kernel rejects a program. */
@@ -84,6 +93,21 @@ export interface SnapshotCounts {
 
 const TICK_NS = 1_000_000_000n / BigInt(CLK_TCK);
 
+/** Default latency budget of the live sources, ms (CaptureSourceOptions.maxLatencyMs). */
+export const DEFAULT_MAX_LATENCY_MS = 4;
+
+/** A latency budget checked: an integer in 1..1000 ms, else a ForklineError ERR_BPF_OPTIONS naming it. */
+export function checkMaxLatencyMs(ms: number | undefined): number {
+  if (ms === undefined) return DEFAULT_MAX_LATENCY_MS;
+  if (!Number.isInteger(ms) || ms < 1 || ms > 1000) {
+    throw new ForklineError('ERR_BPF_OPTIONS', `maxLatencyMs must be an integer number of milliseconds in 1..1000, got ${String(ms)}`);
+  }
+  return ms;
+}
+
+/** How long the main thread sleeps at most when no record comes (FLUSH checks, stop). */
+const IDLE_WAKE_MS = 250;
+
 export class CaptureSource implements RecordSource {
   readonly name: CaptureKind;
   readonly replayable = false;
@@ -92,10 +116,12 @@ export class CaptureSource implements RecordSource {
   private readonly capture: NativeCapture;
   private started = false;
   private stopped = false;
-  private wakeStop: (() => void) | undefined;
+  /** The latency budget, ms. */
+  readonly maxLatencyMs: number;
 
   constructor(private readonly opts: CaptureSourceOptions) {
     this.name = opts.kind;
+    this.maxLatencyMs = checkMaxLatencyMs(opts.maxLatencyMs);
     const addon = loadAddon();
     this.ring = ShardRing.create(opts.ringBytes ?? 16 << 20, { onFull: 'drop', blockTimeoutMs: 0 });
     const ring = this.ring;
@@ -110,10 +136,11 @@ export class CaptureSource implements RecordSource {
         verifierLogPath: opts.verifierLogPath ?? '/tmp/forkline-verifier.log',
         procRoot: opts.procRoot ?? '/proc',
         reorderWindowUs: opts.reorderWindowUs,
+        readerTickUs: this.maxLatencyMs * 1000,
         scriptImages: opts.scriptImages,
       },
-      // once per consumer sleep, on the main thread: the wake-up a native thread cannot do
-      () => ring.wakeConsumer(),
+      // once per consumer sleep, on the main thread: ends its waitForWake()
+      () => ring.wake(),
     );
   }
 
@@ -138,8 +165,13 @@ export class CaptureSource implements RecordSource {
     if (this.stopped) return;
     this.stopped = true;
     this.capture.stop();
-    this.ring.wakeConsumer();
-    this.wakeStop?.();
+    this.ring.wake();
+  }
+
+  bootMinusMonoMs(): number {
+    // read back to back; the gap between the two reads (~1 µs) is the error
+    const boot = Number(loadAddon().bootTimeNs()) / 1e6;
+    return boot - Number(process.hrtime.bigint()) / 1e6;
   }
 
   stats(): CaptureStats {
@@ -162,11 +194,14 @@ export class CaptureSource implements RecordSource {
     if (!this.started) throw new ForklineError('ERR_CAPTURE_STATE', `${this.name} capture read before start()`);
     let streamOffset = 0;
     const recorder = this.opts.recorder;
+    const chunk = (bytes: Uint8Array): RecordChunk => {
+      const c = { bytes, streamOffset };
+      streamOffset += bytes.length;
+      return c;
+    };
     const out = async (bytes: Uint8Array): Promise<RecordChunk> => {
       if (recorder) await recorder.write(bytes);
-      const chunk = { bytes, streamOffset };
-      streamOffset += bytes.length;
-      return chunk;
+      return chunk(bytes);
     };
     if (this.opts.snapshot !== false) {
       for (const bytes of await this.snapshotRecords()) yield await out(bytes);
@@ -182,7 +217,8 @@ export class CaptureSource implements RecordSource {
       ring.poll();
       let len = ring.nextSpan();
       while (len > 0) {
-        yield await out(ring.data.subarray(ring.spanOffset, ring.spanOffset + len));
+        const bytes = ring.data.subarray(ring.spanOffset, ring.spanOffset + len);
+        yield recorder ? await out(bytes) : chunk(bytes);
         len = ring.nextSpan();
       }
       ring.release();
@@ -197,13 +233,9 @@ export class CaptureSource implements RecordSource {
           yield await out(flush.slice());
         }
       }
-      const r = await Promise.race([
-        ring.waitForDataAsync(200),
-        new Promise<'stop'>((resolve) => {
-          this.wakeStop = () => resolve('stop');
-        }),
-      ]);
-      this.wakeStop = undefined;
+      // one wake-up per batch the reader thread publishes (it publishes at
+      // most once per tick of the latency budget), none while nothing comes
+      const r = await ring.waitForWake(IDLE_WAKE_MS);
       if (r === 'closed' || (ring.drained && this.stopped)) return;
     }
   }
