@@ -440,8 +440,10 @@ export class CacheCore {
       argsTruncated: n('argsTruncated'),
       envsTruncated: n('envsTruncated'),
       pathTruncated: n('pathTruncated'),
-      rejected: { pid0: n('rejectedPid0'), kernelThread: n('rejectedKernelThread'), tableFull: n('rejectedTableFull') },
+      rejected: { pid0: n('rejectedPid0'), kernelThread: n('rejectedKernelThread'), tableFull: n('rejectedTableFull'), badPid: n('rejectedBadPid') },
       stringsFull: n('stringsFull'),
+      exitBeforeFork: n('exitBeforeFork'),
+      ctxTruncated: n('ctxTruncated'),
       procfs: {
         attempts: r.procfsAttempts,
         success: r.procfsSuccess,

@@ -129,8 +129,12 @@ export interface ResolverStats {
   argsTruncated: number;
   envsTruncated: number;
   pathTruncated: number;
-  rejected: { pid0: number; kernelThread: number; tableFull: number };
+  rejected: { pid0: number; kernelThread: number; tableFull: number; badPid: number };
   stringsFull: number;
+  /** Exits refused for being earlier than the fork of the entry they name. */
+  exitBeforeFork: number;
+  /** Contexts (tty, container id, cgroup) cut to fit the string table: the cgroup path gives way. */
+  ctxTruncated: number;
   procfs: { attempts: number; success: number; failed: number; rateLimited: number };
   snapshot: { processes: number; vanished: number; kernelThreads: number };
 }

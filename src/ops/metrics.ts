@@ -112,7 +112,10 @@ const RESOLVER_COUNTS: readonly [string, WriterCounter, string[]][] = [
   ['process_resolver.inode_errors', 'execPrevInodeMismatch', ['type:exec_prev_inode_mismatch']],
   ['process_resolver.rejected', 'rejectedPid0', ['reason:pid0']],
   ['process_resolver.rejected', 'rejectedKernelThread', ['reason:kernel_thread']],
+  ['process_resolver.rejected', 'rejectedBadPid', ['reason:bad_pid']],
   ['process_resolver.strings_full', 'stringsFull', []],
+  ['process_resolver.exit_before_fork', 'exitBeforeFork', []],
+  ['process_resolver.ctx_truncated', 'ctxTruncated', []],
 ];
 
 /** Per-shard drop causes kept by the shard's writer. */

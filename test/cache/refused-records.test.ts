@@ -58,6 +58,7 @@ describe('refused records', () => {
     new DataView(bytes.buffer).setUint32(FORK_PID, 0xffffffff, true); // EXEC's pid is at FORK's offset
     r.applyRecords(bytes);
     expect([counter(r, 'rejectedBadPid'), counter(r, 'decodeErrors'), r.size]).toEqual([1, 1, 0]);
+    expect(r.stats().rejected.badPid).toBe(1);
   });
 
   it('an EXIT earlier than the fork of the process is refused and counted in exitBeforeFork', () => {
@@ -78,6 +79,7 @@ describe('refused records', () => {
     expect(r.applyExitEntry({ pid: 20, time: 99n })).toBe(false);
     expect(counter(r, 'exitBeforeFork')).toBe(1);
     expect(r.applyExitEntry({ pid: 20, time: 101n })).toBe(true);
+    expect(r.stats().exitBeforeFork).toBe(1); // in stats() too
   });
 });
 
@@ -96,6 +98,7 @@ describe('a context larger than the string table has room for', () => {
     const e = r.resolve(10)!;
     expect(counter(r, 'stringsFull')).toBe(full + 1);
     expect(counter(r, 'ctxTruncated')).toBe(1);
+    expect(r.stats().ctxTruncated).toBe(1);
     expect(e.tty).toBe('pts/3');
     expect(e.containerId).toBe(containerId);
     expect(e.cgroup!.length).toBeGreaterThan(0);
