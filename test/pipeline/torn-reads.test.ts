@@ -30,7 +30,9 @@ const CAPACITY = 4096;
 // Small rings bound how far one shard runs ahead of the other, and so how
 // long a shard keeps rows for children the other has not released yet.
 const RING_BYTES = 512 << 10;
-const STREAM = { seed: 20240611, events: 1_000_000, pidMax: 1324, maxLive: 600, maxDepth: 8, maxExecs: 2, flushEvery: 32 };
+/** FORKLINE_TORN_EVENTS: a longer stream for a longer stress (issue 11 asks for >= 1e8 reads: ~16M events here). */
+const EVENTS = Number(process.env.FORKLINE_TORN_EVENTS ?? 1_000_000);
+const STREAM = { seed: 20240611, events: EVENTS, pidMax: 1324, maxLive: 600, maxDepth: 8, maxExecs: 2, flushEvery: 32 };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -144,5 +146,5 @@ describe('torn-read stress (docs/architecture.md invariant 4)', () => {
       await pipeline.stop().catch(() => undefined);
       await Promise.all(readers.map((r) => r.worker.terminate()));
     }
-  }, 120_000);
+  }, Math.max(120_000, EVENTS / 20));
 });
