@@ -424,6 +424,8 @@ export class InputEncoder {
     len += encodeString(this.encoder, cg, buf, len);
     this.ctxLength = len;
     len = cutUtf8(buf, MAX_STRING_BYTES, len, true);
+    // over the string budget: the cgroup path, last, gives way (tty and container id are short)
+    if (len < this.ctxLength) this.table.counters[C.ctxTruncated]!++;
     if (len > STORE_BYTES >> 4) {
       out.ctxId = this.table.intern(buf, this.scratchDv, 0, len);
       return;

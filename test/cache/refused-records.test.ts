@@ -2,6 +2,7 @@
 // and 7): a FORK or EXEC with a pid no kernel hands out, an EXIT earlier than
 // its fork; and a context that does not fit the string table keeps what fits.
 
+import { MAX_STRING_BYTES } from '../../src/cache/strings.js';
 import { describe, expect, it } from 'vitest';
 import { C } from '../../src/cache/counters.js';
 import { RecordApplier } from '../../src/cache/record-applier.js';
@@ -104,5 +105,20 @@ describe('a context larger than the string table has room for', () => {
     expect(e.cgroup!.length).toBeGreaterThan(0);
     expect(e.cgroup!.length).toBeLessThan(cgroup.length);
     expect(cgroup.startsWith(e.cgroup!)).toBe(true); // no replacement character: cut at a character boundary
+  });
+});
+
+describe('a context over the string budget through the embedded API', () => {
+  it('keeps tty and containerId whole, cuts the cgroup path at the budget, counts ctxTruncated', () => {
+    const r = new ProcessResolver({ capacity: 64 });
+    const containerId = 'c'.repeat(64);
+    const cgroup = '/kubepods/' + 'é'.repeat(MAX_STRING_BYTES); // two-byte characters: a cut must not split one
+    r.addForkEntry({ pid: 30, ppid: 1, time: 10n, tty: 'pts/1', containerId, cgroup });
+    const e = r.resolve(30)!;
+    expect(e.tty).toBe('pts/1');
+    expect(e.containerId).toBe(containerId);
+    expect(cgroup.startsWith(e.cgroup)).toBe(true);
+    expect(e.cgroup.length).toBeGreaterThan(1000);
+    expect(r.stats().ctxTruncated).toBe(1);
   });
 });
