@@ -306,17 +306,10 @@ export class RecordApplier {
     a.pathTruncated = (flags & FLAG_PATH_TRUNCATED) !== 0;
     a.credsMask = this.readCreds(off + EXEC_CREDS, dv.getUint16(off + EXEC_CREDS_MASK, true), a.creds);
     const given = dv.getUint16(off + EXEC_GIVEN, true);
-    const t = this.table;
-    const cur = t.lookup(a.pid, pidns);
-    if (!this.readVars(off, given, cur, a)) return;
+    if (!this.readVars(off, given, this.table.lookup(a.pid, pidns), a)) return;
     a.pathId = Math.max(0, a.pathId); // an exec always has a path, empty when not given
     a.source = 0;
-    // a new parent from the kernel in another shard: relink by key first, as a REPARENT does (applyExec follows a local one)
-    if (a.ppid > 0 && cur >= 0 && t.ppid[cur] !== a.ppid && this.opts.shards > 1 &&
-        (t.exitTimeW[2 * cur]! | t.exitTimeW[2 * cur + 1]!) === 0 && shardOf(a.ppid, pidns, this.opts.shards) !== this.opts.shard) {
-      this.reparent(a.pid, a.ppid, pidns);
-    }
-    applyExec(t, a);
+    applyExec(this.table, a);
   }
 
   private creds(off: number, pidns: number): void {
