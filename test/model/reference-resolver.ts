@@ -402,14 +402,12 @@ export class ReferenceResolver {
     ) {
       prev.execTime = ev.time;
       this.stats.execBombs++;
-      if (ev.ppid !== undefined && ev.ppid > 0 && ev.ppid !== prev.ppid) this.followKernelParent(prev, ev.ppid);
       return prev;
     }
 
     const node: Node = {
       pid: ev.pid,
-      // a previous entry's ppid is kept here; a new one from the kernel is followed below
-      ppid: prev !== undefined ? prev.ppid : (ev.ppid ?? 0),
+      ppid: ev.ppid ?? prev?.ppid ?? 0,
       forkTime: prev?.forkTime ?? ev.time,
       execTime: ev.time,
       exitTime: 0n,
@@ -449,28 +447,7 @@ export class ReferenceResolver {
       }
     }
     this.live.set(ev.pid, node);
-    if (prev !== undefined && ev.ppid !== undefined && ev.ppid > 0 && ev.ppid !== node.ppid) this.followKernelParent(node, ev.ppid);
     return node;
-  }
-
-  /**
-   * docs/cache.md, Exec: an exec's ppid other than the cached one. The exec
-   * chain of `node` takes ppid; its fork end links to the current entry of
-   * ppid when that one forked no later than it and the link makes no cycle,
-   * else to nothing, parent-missing.
-   */
-  private followKernelParent(node: Node, ppid: number): void {
-    let forkEnd = node;
-    while (forkEnd.ancestor !== undefined && forkEnd.ancestor.pid === node.pid && forkEnd.ancestor.forkTime === node.forkTime) {
-      forkEnd = forkEnd.ancestor;
-    }
-    const parent = this.live.get(ppid);
-    let cycle = false;
-    for (let up = parent; up !== undefined; up = up.ancestor) if (up === forkEnd) cycle = true;
-    const linked = parent !== undefined && parent.forkTime <= forkEnd.forkTime && !cycle;
-    for (let n: Node | undefined = node; n !== undefined; n = n === forkEnd ? undefined : n.ancestor) n.ppid = ppid;
-    forkEnd.ancestor = linked ? parent : undefined;
-    forkEnd.isParentMissing = !linked;
   }
 
   applyExitEntry(ev: ExitInput): boolean {
