@@ -12,7 +12,6 @@ import { mergeCtx } from './context.js';
 import { C } from './counters.js';
 import { deriveNamespaces, internNamespaces, NS_MOUNT_ID, NS_NS_PID, readNamespaces } from './namespaces.js';
 import { APPLY_DELAY_ITERATIONS, applyDelay } from './test-hooks.js';
-import { timeLessEq } from './time-words.js';
 import {
   F_ARGS_TRUNCATED,
   F_CURRENT,
@@ -233,7 +232,6 @@ export function applyExec(t: ProcessTable, a: ExecArgs): number {
     t.counters[C.execBombs]!++;
     t.creds.decref(credsId);
     releaseExecArgs(t, a);
-    if (a.ppid > 0 && a.ppid !== t.ppid[prev]) followKernelParent(t, prev, a.ppid, a.pidns);
     t.release(prev);
     return prev;
   }
@@ -273,8 +271,7 @@ export function applyExec(t: ProcessTable, a: ExecArgs): number {
   if (a.envsTruncated) flags |= F_ENVS_TRUNCATED;
   if (a.pathTruncated) flags |= F_PATH_TRUNCATED;
   if (prev >= 0) {
-    // the chain keeps its parent here; a new one from the kernel is followed below, once the row is linked
-    t.ppid[row] = t.ppid[prev]!;
+    t.ppid[row] = a.ppid >= 0 ? a.ppid : t.ppid[prev]!;
     t.forkTimeW[2 * row] = t.forkTimeW[2 * prev]!;
     t.forkTimeW[2 * row + 1] = t.forkTimeW[2 * prev + 1]!;
     t.ctxId[row] = mergeCtx(t, t.ctxId[prev]!, a.ctxId, a.ctxMask);
@@ -289,8 +286,6 @@ export function applyExec(t: ProcessTable, a: ExecArgs): number {
     endAt(t, prev, a.timeLo, a.timeHi);
     t.indexReplace(prev, row);
     t.release(prev); // unpin
-    // the kernel's ppid differs: a reparent the cache never saw (ppid 0 is no parent to follow, as in reparent)
-    if (a.ppid > 0 && a.ppid !== t.ppid[row]) followKernelParent(t, row, a.ppid, a.pidns);
   } else {
     t.ppid[row] = a.ppid >= 0 ? a.ppid : 0;
     t.forkTimeW[2 * row] = a.timeLo;
@@ -460,11 +455,6 @@ export function applyUnlink(t: ProcessTable, ppid: number, pidns: number, forkLo
   return true;
 }
 
-/** Whether the fork end of `row`'s exec chain is parent-missing (its parent was never found). */
-export function chainParentMissing(t: ProcessTable, row: number): boolean {
-  return (t.flags[forkEndOf(t, row)]! & F_PARENT_MISSING) !== 0;
-}
-
 /** The oldest entry of `row`'s exec chain: the one made by the fork. */
 function forkEndOf(t: ProcessTable, row: number): number {
   const pid = t.pid[row]!;
@@ -488,9 +478,7 @@ function forkEndOf(t: ProcessTable, row: number): number {
  * another shard, linked by key). Tells the old remote parent's shard when
  * that link goes away.
  */
-function setChainParent(
-  t: ProcessTable, row: number, forkEnd: number, parentRow: number, ppid: number, remote: boolean, missing = false,
-): void {
+function setChainParent(t: ProcessTable, row: number, forkEnd: number, parentRow: number, ppid: number, remote: boolean): void {
   const hadRemoteParent = (t.flags[forkEnd]! & F_REMOTE_PARENT) !== 0;
   const oldPpid = t.ppid[forkEnd]!;
   for (let r = row; r !== forkEnd; r = t.ancestor[r]!) {
@@ -501,11 +489,7 @@ function setChainParent(
   // the fork end's ppid, link and flags change in one write: no reader sees the new ppid with the old parent
   t.beginWrite(forkEnd);
   t.ppid[forkEnd] = ppid;
-  t.flags[forkEnd] =
-    (t.flags[forkEnd]! & ~(F_PARENT_MISSING | F_REMOTE_PARENT)) |
-    F_REPARENTED |
-    (remote ? F_REMOTE_PARENT : 0) |
-    (missing ? F_PARENT_MISSING : 0);
+  t.flags[forkEnd] = (t.flags[forkEnd]! & ~(F_PARENT_MISSING | F_REMOTE_PARENT)) | F_REPARENTED | (remote ? F_REMOTE_PARENT : 0);
   t.setAncestor(forkEnd, parentRow);
   t.endWrite(forkEnd);
   if (hadRemoteParent) t.onRemoteParentReleased?.(oldPpid, t.pidnsOf(forkEnd), t.forkTimeW[2 * forkEnd]!, t.forkTimeW[2 * forkEnd + 1]!);
@@ -523,34 +507,6 @@ export function relinkParent(t: ProcessTable, row: number, parentRow: number, pp
   }
   setChainParent(t, row, forkEnd, parentRow, ppid, false);
   return true;
-}
-
-/**
- * The kernel says the process of `row` now has parent `ppid` (an exec
- * carrying a ppid other than the cached one: a reparent the cache never
- * saw). The chain follows it as a reparent does, and links resolve to the
- * parent as it was at the child's fork time (as a pipeline's links by key
- * do): with a current entry of ppid that forked no later than the child,
- * the chain is relinked to it. A younger entry of ppid (a process adopts
- * only older ones, an ancestor or a subreaper: the cached instance is
- * stale, its exit and the new fork were lost) or a relink that would make
- * a cycle: the chain takes ppid, loses its old parent and its fork end
- * says parent-missing. Both count as a reparent success (the link is
- * made, as a pipeline counts a relink into another shard); no entry of
- * ppid at all: the same broken chain, counted as a failure. Either way the
- * first pid the chain reaches is its ppid, or the entry says it is broken.
- * A parent in another shard of a pipeline was relinked by key before this
- * (RecordApplier), so the ppids already agree there.
- */
-export function followKernelParent(t: ProcessTable, row: number, ppid: number, pidns: number): void {
-  const parent = t.lookup(ppid, pidns);
-  const forkW = t.forkTimeW;
-  const linked =
-    parent >= 0 &&
-    timeLessEq(forkW[2 * parent]!, forkW[2 * parent + 1]!, forkW[2 * row]!, forkW[2 * row + 1]!) &&
-    relinkParent(t, row, parent, ppid);
-  if (!linked) setChainParent(t, row, forkEndOf(t, row), -1, ppid, false, true);
-  t.counters[parent >= 0 ? C.reparentSuccess : C.reparentFailed]!++;
 }
 
 /**

@@ -15,7 +15,6 @@ import {
   applyExit,
   applyFork,
   applyProcfsEntry,
-  chainParentMissing,
   relinkParent,
 } from './apply.js';
 import { CTX_CGROUP, CTX_CONTAINER, newExecArgs, newForkArgs } from './args.js';
@@ -317,8 +316,7 @@ export class CacheCore {
     const t = this.table;
     if (kernelPPid === 0 || pid <= 1) return false;
     const row = t.lookup(pid, pidns);
-    // the same ppid is a no-op unless its entry was missing (an exec brought the ppid before the parent was known)
-    if (row < 0 || (t.ppid[row] === kernelPPid && !chainParentMissing(t, row))) return false;
+    if (row < 0 || t.ppid[row] === kernelPPid) return false;
     t.pin(row);
     let parent = t.lookup(kernelPPid, pidns);
     if (parent < 0 && this.procfsFallback) parent = this.insertFromProcfs(kernelPPid, pidns);
