@@ -119,14 +119,3 @@ export function ownAndParent(e: ProcessEntry | undefined): { own: ProcessEntry[]
   const i = all.findIndex((a) => a.pid !== all[0]!.pid);
   return { own: i < 0 ? all : all.slice(0, i), parent: i < 0 ? undefined : all[i] };
 }
-
-/**
- * The parent an orphan's chain must show (test/live/known-tree.ts): the
- * middle shell that forked it, exited, when the orphan's exec came before
- * the reparent; the subreaper when the exec came after it and carried the
- * subreaper as ppid (an exec with a new ppid relinks the chain:
- * docs/cache.md). Which one is a race of the kernel's scheduler.
- */
-export function expectedOrphanParent(orphan: ProcessEntry | undefined, pids: Record<string, number>): { pid: number; exited: boolean } {
-  return orphan?.ppid === pids.subreaper ? { pid: pids.subreaper!, exited: false } : { pid: pids['orphan-parent']!, exited: true };
-}
