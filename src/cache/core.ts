@@ -20,7 +20,7 @@ import {
 import { CTX_CGROUP, CTX_CONTAINER, newExecArgs, newForkArgs } from './args.js';
 import { C, type WriterCounter } from './counters.js';
 import { EntryDecoder, entryEnvp, WRITER_ROW_SLOTS } from './entry.js';
-import { entriesToDot, entriesToJSON, type EntryViews } from './export.js';
+import { entriesToDot, entriesToJSON, entryViews, type EntryViews } from './export.js';
 import { checkCredentials, checkPid, checkTime, InputEncoder } from './input.js';
 import { checkLineage } from './lineage.js';
 import { ArgvScrubber, envNames } from './scrub.js';
@@ -384,9 +384,7 @@ export class CacheCore {
   }
 
   private views(raw: boolean): EntryViews {
-    return raw
-      ? { argv: (e) => e.argv, envs: (e) => entryEnvp(e) }
-      : { argv: (e) => this.argvScrubbed(e).values, envs: (e) => this.envs(e).values };
+    return entryViews(raw, this.scrubber, this.envsWithValue);
   }
 
   toJSON(raw = false): string {

@@ -1,11 +1,20 @@
 // JSON and Graphviz views of a set of entries and every ancestor they reach.
 
+import { entryEnvp } from './entry.js';
 import { ancestorChain } from './lineage.js';
+import { envNames, type ArgvScrubber } from './scrub.js';
 import type { ProcessEntry } from './types.js';
 
 export interface EntryViews {
   argv(entry: ProcessEntry): readonly string[];
   envs(entry: ProcessEntry): readonly string[];
+}
+
+/** How a dump shows argv and envs: raw, or scrubbed argv and env names (values only for `envsWithValue`). */
+export function entryViews(raw: boolean, scrubber: ArgvScrubber, envsWithValue: ReadonlySet<string>): EntryViews {
+  return raw
+    ? { argv: (e) => e.argv, envs: (e) => entryEnvp(e) }
+    : { argv: (e) => scrubber.scrub(e.argv), envs: (e) => envNames(entryEnvp(e), envsWithValue) };
 }
 
 /** Stable key of an entry instance: pid, fork time and exec time. */

@@ -9,9 +9,8 @@
 // toJSON(), toDot()) that materialises ProcessEntry snapshots.
 
 import { ENTRY_MARK_DERIVED, ENTRY_MARK_INCOMPLETE, ENTRY_MARK_MISSING, EntryDecoder } from './entry.js';
-import { entriesToDot, entriesToJSON, type EntryViews } from './export.js';
-import { entryEnvp } from './entry.js';
-import { ArgvScrubber, envNames } from './scrub.js';
+import { entriesToDot, entriesToJSON, entryViews, type EntryViews } from './export.js';
+import { ArgvScrubber } from './scrub.js';
 import { PipelineControl, shardOf, type PipelineHandles } from './shards.js';
 import {
   F_CURRENT,
@@ -558,12 +557,7 @@ export class ProcessView {
   }
 
   private views(raw: boolean): EntryViews {
-    return raw
-      ? { argv: (e) => e.argv, envs: (e) => entryEnvp(e) }
-      : {
-          argv: (e) => this.scrubber.scrub(e.argv),
-          envs: (e) => envNames(entryEnvp(e), this.envsWithValue),
-        };
+    return entryViews(raw, this.scrubber, this.envsWithValue);
   }
 
   /**

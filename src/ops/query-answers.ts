@@ -6,9 +6,8 @@
 // memory as one string. A RequestError thrown before the first piece is
 // the answer (an error line).
 
-import { entryEnvp } from '../cache/entry.js';
-import { dotLines, jsonEntries, type EntryViews } from '../cache/export.js';
-import { ArgvScrubber, envNames } from '../cache/scrub.js';
+import { dotLines, entryViews, jsonEntries } from '../cache/export.js';
+import type { ArgvScrubber } from '../cache/scrub.js';
 import type { ProcessEntry } from '../cache/types.js';
 import type { ProcessView } from '../cache/view.js';
 import { RequestError, wireEntry, type TreeNode } from './query-protocol.js';
@@ -145,7 +144,7 @@ function* jsonDumpLine(ctx: AnswerContext, raw: boolean): Iterable<string> {
   const live = ctx.view.liveEntries();
   yield `{"ok":true,"format":"json","raw":${raw},"dump":{"entries":[`;
   let first = true;
-  for (const text of jsonEntries(live, new Set(live), viewsOf(ctx, raw))) {
+  for (const text of jsonEntries(live, new Set(live), entryViews(raw, ctx.scrubber, ctx.envsWithValue))) {
     yield first ? text : `,${text}`;
     first = false;
   }
@@ -161,13 +160,7 @@ function* jsonDumpLine(ctx: AnswerContext, raw: boolean): Iterable<string> {
 function* dotDumpLine(ctx: AnswerContext): Iterable<string> {
   const live = ctx.view.liveEntries();
   yield `{"ok":true,"format":"dot","raw":false,"dump":"`;
-  for (const line of dotLines(live, new Set(live), viewsOf(ctx, false), true)) yield JSON.stringify(line).slice(1, -1);
+  for (const line of dotLines(live, new Set(live), entryViews(false, ctx.scrubber, ctx.envsWithValue), true)) yield JSON.stringify(line).slice(1, -1);
   yield '"}\n';
 }
 
-/** How a dump shows argv and envs: scrubbed and names only, or raw. */
-function viewsOf(ctx: AnswerContext, raw: boolean): EntryViews {
-  return raw
-    ? { argv: (e) => e.argv, envs: (e) => entryEnvp(e) }
-    : { argv: (e) => ctx.scrubber.scrub(e.argv), envs: (e) => envNames(entryEnvp(e), ctx.envsWithValue) };
-}
